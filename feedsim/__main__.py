@@ -1,0 +1,4 @@
+"""`python -m feedsim`: run the Hydra app."""
+from feedsim.cli import main
+
+main()

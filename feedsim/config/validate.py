@@ -1,0 +1,107 @@
+"""Validation of a composed config, before anything is allocated or written.
+
+Hydra's schema catches misspelt and ill-typed keys; this module catches values that are typed
+correctly but meaningless (negative sizes, shares outside [0, 1], NaN, unknown markets, a world
+too large for memory). Each failure is one ConfigError naming the key and what is allowed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+from feedsim.config.schema import MARKETS, Config
+
+DEVICES = ("auto", "cpu", "cuda")
+POSITIVE_INTS = {
+    "world": ("n_users", "n_creators", "n_videos", "n_topics", "style_dim", "n_sounds"),
+    "loop": ("days", "page_size", "max_pages_per_session", "seen_window"),
+    "behavior": ("creator_window",),
+    "policy": ("popular_pool", "oracle_candidates"),
+}
+POSITIVE_FLOATS = {
+    "world": ("interest_concentration", "activity_sigma", "follower_median", "follower_tail_alpha",
+              "follower_tail_start", "follower_max", "initial_follows_median", "duration_median_s",
+              "duration_sigma", "duration_tail_alpha", "duration_max_s", "trend_life_days",
+              "max_memory_gb"),
+    "behavior": ("watch_ratio_sigma", "loop_limit", "session_videos_target"),
+    "policy": ("popular_halflife_days",),
+}
+NON_NEGATIVE = {
+    "world": ("uploads_per_creator_day", "trend_births_per_day", "trend_peak", "n_initial_trends"),
+}
+UNIT_INTERVAL = {
+    "world": ("clickbait_creator_share", "moderation_rate", "duration_tail_share"),
+    "behavior": ("boredom_decay", "drift_rate"),
+}
+
+
+class ConfigError(ValueError):
+    """A config value that cannot be simulated; the message names the key."""
+
+
+def _walk_floats(node: Any, prefix: str):
+    for f in fields(node):
+        value = getattr(node, f.name)
+        key = f"{prefix}{f.name}"
+        if is_dataclass(value):
+            yield from _walk_floats(value, key + ".")
+        elif isinstance(value, float):
+            yield key, value
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                if isinstance(item, float):
+                    yield f"{key}[{i}]", item
+
+
+def _check(ok: bool, key: str, allowed: str, value: Any) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: must be {allowed} (got {value!r})")
+
+
+def _check_ranges(cfg: Config) -> None:
+    for group, names in POSITIVE_INTS.items():
+        for name in names:
+            value = getattr(getattr(cfg, group), name)
+            _check(value > 0, f"{group}.{name}", "a positive integer", value)
+    for group, names in POSITIVE_FLOATS.items():
+        for name in names:
+            value = getattr(getattr(cfg, group), name)
+            _check(value > 0, f"{group}.{name}", "> 0", value)
+    for group, names in NON_NEGATIVE.items():
+        for name in names:
+            value = getattr(getattr(cfg, group), name)
+            _check(value >= 0, f"{group}.{name}", ">= 0", value)
+    for group, names in UNIT_INTERVAL.items():
+        for name in names:
+            value = getattr(getattr(cfg, group), name)
+            _check(0.0 <= value <= 1.0, f"{group}.{name}", "in [0, 1]", value)
+
+
+def _check_world(cfg: Config) -> None:
+    world = cfg.world
+    unknown = [m for m in world.markets if m not in MARKETS]
+    _check(not unknown, "world.markets", f"a subset of {', '.join(MARKETS)}", unknown)
+    _check(len(world.markets) > 0, "world.markets", "non-empty", world.markets)
+    _check(len(world.market_weights) == len(world.markets), "world.market_weights",
+           f"one weight per market ({len(world.markets)})", world.market_weights)
+    _check(all(w >= 0 for w in world.market_weights) and sum(world.market_weights) > 0,
+           "world.market_weights", "non-negative with a positive sum", world.market_weights)
+    _check(world.duration_max_s > world.duration_median_s, "world.duration_max_s",
+           "greater than world.duration_median_s", world.duration_max_s)
+    _check(world.n_users < 2**31 and world.n_videos < 2**31, "world.n_users",
+           "below 2**31", world.n_users)
+
+
+def validate_config(cfg: Config) -> None:
+    """Raise ConfigError on the first invalid value; return None when the config is sound."""
+    for key, value in _walk_floats(cfg, ""):
+        _check(math.isfinite(value), key, "a finite number", value)
+    _check(cfg.device in DEVICES, "device", "one of " + "|".join(DEVICES), cfg.device)
+    _check_ranges(cfg)
+    _check_world(cfg)
+    from feedsim.policy import POLICIES  # late import: policies import the config package
+    _check(cfg.policy.name in POLICIES, "policy.name", "one of " + "|".join(sorted(POLICIES)),
+           cfg.policy.name)
+    from feedsim.world.memory import check_fits  # late import for the same reason
+    check_fits(cfg)

@@ -1,0 +1,27 @@
+"""Feed policies: the interface, the baselines (random, popular, oracle) and their factory."""
+from __future__ import annotations
+
+import numpy as np
+
+from feedsim.config.schema import PolicyConfig
+from feedsim.policy.base import FeedPolicy, Page, PlatformContext, Requests
+from feedsim.policy.oracle import OraclePolicy
+from feedsim.policy.popular import PopularPolicy
+from feedsim.policy.random import RandomPolicy
+
+POLICIES = ("random", "popular", "oracle")
+
+
+def make_policy(cfg: PolicyConfig, ctx: PlatformContext, rng: np.random.Generator,
+                world=None, behavior=None) -> FeedPolicy:
+    """Build the configured policy. Only the oracle receives the world and behaviour model."""
+    if cfg.name == "random":
+        return RandomPolicy(ctx, rng)
+    if cfg.name == "popular":
+        return PopularPolicy(ctx, rng, cfg)
+    if cfg.name == "oracle":
+        return OraclePolicy(ctx, rng, cfg, world, behavior)
+    raise ValueError(f"policy.name: unknown policy {cfg.name!r}; one of {'|'.join(POLICIES)}")
+
+
+__all__ = ["POLICIES", "FeedPolicy", "Page", "PlatformContext", "Requests", "make_policy"]
