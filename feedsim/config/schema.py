@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
 
+from feedsim.ranking.config import RankingConfig
+from feedsim.rerank.config import RerankConfig
+from feedsim.retrieval.config import RetrievalConfig
+
 MARKETS = ("US", "UK", "IE", "SE", "NO", "DK", "FI", "JP", "BR", "IN")
 
 
@@ -117,6 +121,9 @@ class Config:
     behavior: BehaviorConfig = field(default_factory=BehaviorConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    ranking: RankingConfig = field(default_factory=RankingConfig)
+    rerank: RerankConfig = field(default_factory=RerankConfig)
 
 
 def register_schemas() -> None:
@@ -127,3 +134,6 @@ def register_schemas() -> None:
     cs.store(group="behavior", name="behavior_schema", node=BehaviorConfig)
     cs.store(group="policy", name="policy_schema", node=PolicyConfig)
     cs.store(group="loop", name="loop_schema", node=LoopConfig)
+    cs.store(group="retrieval", name="retrieval_schema", node=RetrievalConfig)
+    cs.store(group="ranking", name="ranking_schema", node=RankingConfig)
+    cs.store(group="rerank", name="rerank_schema", node=RerankConfig)

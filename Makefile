@@ -1,0 +1,37 @@
+# feedsim make targets. Each target is one line over the CLI; `make help` lists them.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+RUN ?=
+export OPENBLAS_NUM_THREADS ?= 1
+
+.PHONY: help install run test test-all bench clean
+
+help:  ## List every target with one line each
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev,ui]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv (when absent) and install feedsim with its dependencies
+
+run: $(STAMP)  ## Run the default experiment (default world, 3 days) and print its metrics table
+	$(BIN)/python -m feedsim $(ARGS)
+
+test: $(STAMP)  ## Run the test suite (slow and GPU tests excluded)
+	$(BIN)/python -m pytest $(ARGS)
+
+test-all: $(STAMP)  ## Run every test, slow and GPU ones included (GPU tests skip without CUDA)
+	$(BIN)/python -m pytest -m "" $(ARGS)
+
+bench: $(STAMP)  ## Benchmark the behaviour model and the day loop; writes bench.json
+	$(BIN)/python -m feedsim.bench $(ARGS)
+
+clean:  ## Remove outputs, caches and the virtual environment
+	rm -rf outputs multirun .pytest_cache $(VENV) bench.json

@@ -1,0 +1,1 @@
+"""ranking stage of the For You pipeline."""

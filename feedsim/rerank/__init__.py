@@ -1,0 +1,1 @@
+"""rerank stage of the For You pipeline."""

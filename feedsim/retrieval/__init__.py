@@ -1,0 +1,1 @@
+"""retrieval stage of the For You pipeline."""
