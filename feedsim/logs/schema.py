@@ -6,7 +6,7 @@ Column meanings are documented in README.md ("Log schema").
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -56,17 +56,23 @@ class ImpressionBatch:
     source: np.ndarray     # int16 index into the source names
     propensity: np.ndarray
     score: np.ndarray
+    extras: dict[str, np.ndarray] = field(default_factory=dict)   # extra float32 columns
 
     def __len__(self) -> int:
         return int(self.user_id.shape[0])
 
     @classmethod
     def concat(cls, batches: list["ImpressionBatch"]) -> "ImpressionBatch":
-        return cls(**{f.name: np.concatenate([getattr(b, f.name) for b in batches])
-                      for f in fields(cls)})
+        """One batch of all rows; an extra column missing from some batches is NaN there."""
+        cols = {name: np.concatenate([getattr(b, name) for b in batches]) for name in CORE}
+        names = sorted({k for b in batches for k in b.extras})
+        extras = {k: np.concatenate([b.extras.get(k, np.full(len(b), np.nan, np.float32))
+                                     for b in batches]) for k in names}
+        return cls(**cols, extras=extras)
 
     def select(self, mask: np.ndarray) -> "ImpressionBatch":
-        return ImpressionBatch(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
+        return ImpressionBatch(**{name: getattr(self, name)[mask] for name in CORE},
+                               extras={k: v[mask] for k, v in self.extras.items()})
 
     def to_table(self, arm_names: tuple[str, ...], source_names: tuple[str, ...]) -> pa.Table:
         """A pyarrow table in IMPRESSION_SCHEMA order and types."""
@@ -78,7 +84,14 @@ class ImpressionBatch:
             elif field.name == "source":
                 value = np.asarray(source_names, dtype=object)[value]
             cols[field.name] = pa.array(value, type=field.type)
-        return pa.table(cols, schema=IMPRESSION_SCHEMA)
+        schema = IMPRESSION_SCHEMA
+        for name in sorted(self.extras):
+            cols[name] = pa.array(self.extras[name], type=pa.float32())
+            schema = schema.append(pa.field(name, pa.float32()))
+        return pa.table(cols, schema=schema)
+
+
+CORE = tuple(f.name for f in IMPRESSION_SCHEMA)
 
 
 class LogSchemaError(ValueError):

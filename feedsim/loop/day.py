@@ -55,6 +55,7 @@ class DayLoop:
         source = np.empty((b, k), np.int16)
         prop = np.empty((b, k), np.float32)
         score = np.empty((b, k), np.float32)
+        extras: dict[str, np.ndarray] = {}
         arm = self.arm_of_user[requests.user_ids]
         for a, spec in enumerate(self.arms):
             idx = np.flatnonzero(arm == a)
@@ -65,7 +66,9 @@ class DayLoop:
             page = spec.policy.serve(sub)
             video[idx], source[idx], prop[idx], score[idx] = (
                 page.video_ids, page.source, page.propensity, page.score)
-        return Page(video, source, prop, score)
+            for name, col in page.extras.items():
+                extras.setdefault(name, np.full((b, k), np.nan, np.float32))[idx] = col
+        return Page(video, source, prop, score, extras)
 
     def _batch(self, day: int, requests: Requests, page: Page, out) -> ImpressionBatch:
         viewed = out.viewed
@@ -88,6 +91,7 @@ class DayLoop:
             source=page.source[viewed],
             propensity=page.propensity[viewed],
             score=page.score[viewed],
+            extras={name: col[viewed] for name, col in page.extras.items()},
         )
 
     def _true_value(self, users: np.ndarray, page: Page) -> np.ndarray:

@@ -50,7 +50,7 @@ class Simulation:
     """World + behaviour + platform + arms, advanced one day at a time."""
 
     def __init__(self, cfg: Config, out_dir: Path | None = None,
-                 arms: list[tuple[str, object]] | None = None,
+                 arms: list[tuple[str, Config]] | None = None,
                  arm_of_user: np.ndarray | None = None):
         self.cfg, self.out_dir = cfg, None if out_dir is None else Path(out_dir)
         self.streams = Streams(cfg.seed)
@@ -64,9 +64,9 @@ class Simulation:
             counters=VideoCounters(self.world.videos.n, cfg.policy.popular_halflife_days),
             seen=SeenHistory(self.world.users.n, cfg.loop.seen_window),
             store=store, page_size=cfg.loop.page_size)
-        arms = arms or [("control", cfg.policy)]
-        self.arms = [Arm(name, make_policy(pcfg, self.ctx, self.streams.numpy(f"policy.{name}"),
-                                           self.world, self.behavior)) for name, pcfg in arms]
+        arms = arms or [("control", cfg)]
+        self.arms = [Arm(name, make_policy(arm_cfg, self.ctx, self.streams.numpy(f"policy.{name}"),
+                                           self.world, self.behavior)) for name, arm_cfg in arms]
         if arm_of_user is None:
             arm_of_user = np.zeros(self.world.users.n, dtype=np.int16)
         self.day_loop = DayLoop(self.world, self.behavior, self.ctx, self.arms, arm_of_user,

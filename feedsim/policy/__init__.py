@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from feedsim.config.schema import PolicyConfig
+from feedsim.config.schema import Config
 from feedsim.policy.base import FeedPolicy, Page, PlatformContext, Requests
 from feedsim.policy.oracle import OraclePolicy
 from feedsim.policy.popular import PopularPolicy
@@ -12,9 +12,13 @@ from feedsim.policy.random import RandomPolicy
 POLICIES = ("random", "popular", "oracle")
 
 
-def make_policy(cfg: PolicyConfig, ctx: PlatformContext, rng: np.random.Generator,
+def make_policy(root: Config, ctx: PlatformContext, rng: np.random.Generator,
                 world=None, behavior=None) -> FeedPolicy:
-    """Build the configured policy. Only the oracle receives the world and behaviour model."""
+    """Build the policy of `root.policy` (an arm's whole config, so stages read their groups).
+
+    Only the oracle receives the world and behaviour model.
+    """
+    cfg = root.policy
     if cfg.name == "random":
         return RandomPolicy(ctx, rng)
     if cfg.name == "popular":

@@ -34,6 +34,8 @@ class Page:
     source: np.ndarray         # (B, K) int16 index into the policy's source_names
     propensity: np.ndarray     # (B, K) float32 in (0, 1]
     score: np.ndarray          # (B, K) float32, NaN where the policy has none
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (B, K) float32,
+    # logged as extra columns (e.g. each task's prediction `pred_like`)
 
 
 @dataclass
