@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from feedsim.behavior.affinity import compute_drivers
-from feedsim.behavior.response import Outcomes, respond
+from feedsim.behavior.response import TEMPER_DECAY, TEMPER_GAIN, Outcomes, respond
 from feedsim.behavior.session import draw_active, draw_sessions, drift_interests, update_return
 from feedsim.behavior.state import UserState
 from feedsim.behavior.truth import Expected, expected
@@ -59,9 +59,8 @@ class Behavior:
 
 def _end_temper(temper0: np.ndarray, utility: np.ndarray, viewed: np.ndarray) -> np.ndarray:
     """Session temper after the viewed slots of a page (same recursion as the leave hazard)."""
-    from feedsim.behavior.response import TEMPER_DECAY
-
     temper = temper0.astype(np.float32).copy()
     for k in range(utility.shape[1]):       # K is a handful of slots; vectorised over users
-        temper = np.where(viewed[:, k], TEMPER_DECAY * temper + utility[:, k], temper)
+        step = TEMPER_DECAY * temper + TEMPER_GAIN * utility[:, k]
+        temper = np.where(viewed[:, k], step, temper)
     return temper

@@ -10,7 +10,8 @@ The model, all batched over (B users, K slots):
    propensities; a follow is far likelier after a like, and never of a creator already followed.
 4. Utility: how worthwhile the view was (latent). Clickbait hooks but leaves negative utility.
 5. Leaving: after each video the user leaves with a hazard that falls with the running session
-   temper (a decayed sum of utility) and rises with fatigue; slots after leaving are not viewed.
+   temper (a moving average of utility) and rises with fatigue; slots after leaving are not
+   viewed.
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ import numpy as np
 from feedsim.behavior.affinity import Drivers
 from feedsim.config.schema import BehaviorConfig
 
-TEMPER_DECAY = 0.85
+TEMPER_DECAY = 0.85            # the temper is an exponential moving average of utility
+TEMPER_GAIN = 1.0 - TEMPER_DECAY
 SKIP_RATIO = (0.02, 0.3)
 ACTIONS = ("like", "comment", "share", "follow", "hate")
 
@@ -58,7 +60,7 @@ def action_logits(d: Drivers, props: dict, log_r: np.ndarray, cfg: BehaviorConfi
     """Log-odds of each explicit action given the (clipped) log watch ratio. (B, K) each."""
     a, sat = d.affinity, d.satisfaction
     return {
-        "like": cfg.like_bias + props["like"] + 0.5 * a + 0.5 * sat + 1.1 * log_r,
+        "like": cfg.like_bias + props["like"] + 0.5 * a + 0.5 * sat + 0.6 * log_r,
         "comment": cfg.comment_bias + props["comment"] + 0.3 * a + 0.4 * np.abs(sat) + 0.8 * log_r,
         "share": cfg.share_bias + props["share"] + 0.4 * a + 0.6 * sat + 0.9 * log_r + 0.8 * d.trend,
         "follow": cfg.follow_bias + props["follow"] + 0.4 * a + 0.6 * log_r,
@@ -91,7 +93,7 @@ def _leave(rng, utility: np.ndarray, temper0: np.ndarray, watched0: np.ndarray,
     """First slot after which the user leaves, or K if they stay. (B,) int64"""
     k = utility.shape[1]
     power = np.arange(k)[:, None] - np.arange(k)[None, :]                    # i - j
-    decay = np.where(power >= 0, TEMPER_DECAY ** np.maximum(power, 0), 0.0)  # (K, K)
+    decay = np.where(power >= 0, TEMPER_GAIN * TEMPER_DECAY ** np.maximum(power, 0), 0.0)  # (K, K)
     temper = utility @ decay.T + temper0[:, None] * TEMPER_DECAY ** np.arange(1, k + 1)
     fatigue = cfg.leave_fatigue * (watched0[:, None] + np.arange(1, k + 1))
     hazard = sigmoid(cfg.leave_bias + patience[:, None] - cfg.leave_temper * temper + fatigue)

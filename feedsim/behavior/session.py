@@ -2,7 +2,8 @@
 
 A user is active on a day with their current return probability. An active user has a number
 of sessions that follows their activity (plays per day divided by the target session length).
-At day end the return probability is recomputed from the day's mean utility per view, so a
+At day end the return probability is recomputed from a memory of recent days' mean utility
+per view (today's weighed against the past by `return_memory`), so a
 feed that satisfies brings users back and one that does not loses them: retention is an outcome.
 Interest drift also happens here: what a user watched today pulls their interests slowly.
 """
@@ -33,9 +34,12 @@ def update_return(state: UserState, users: Users, active: np.ndarray,
     """Recompute tomorrow's return probability for today's active users from their day."""
     idx = np.flatnonzero(active)
     mean_utility = state.day_utility[idx] / np.maximum(state.day_views[idx], 1)
+    memory = cfg.return_memory * state.satisfaction[idx] + (1 - cfg.return_memory) * mean_utility
+    state.satisfaction[idx] = memory
     logit = (cfg.return_bias
              + cfg.return_activity * (np.log(users.activity[idx]) - LOG_MEDIAN_ACTIVITY)
-             + cfg.return_satisfaction * mean_utility)
+             + cfg.return_loyalty * users.loyalty[idx]
+             + cfg.return_satisfaction * memory)
     state.return_p[idx] = 1.0 / (1.0 + np.exp(-logit))
     state.day_utility[:] = 0.0
     state.day_views[:] = 0

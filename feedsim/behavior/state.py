@@ -26,13 +26,15 @@ class UserState:
     temper: np.ndarray           # (U,) float32 running satisfaction in the current session
     session_videos: np.ndarray   # (U,) int32 videos watched in the current session
     return_p: np.ndarray         # (U,) float32 probability of being active on a given day
+    satisfaction: np.ndarray     # (U,) float32 memory of recent days' mean utility per view
     day_utility: np.ndarray      # (U,) float64 summed utility of today's views
     day_views: np.ndarray        # (U,) int64 views today
 
     @classmethod
     def initial(cls, users: Users, n_topics: int, cfg: BehaviorConfig) -> "UserState":
         n = users.n
-        base = cfg.return_bias + cfg.return_activity * (np.log(users.activity) - LOG_MEDIAN_ACTIVITY)
+        base = cfg.return_bias + cfg.return_activity * (np.log(users.activity) - LOG_MEDIAN_ACTIVITY) \
+            + cfg.return_loyalty * users.loyalty
         return cls(
             boredom=np.zeros((n, n_topics), dtype=np.float32),
             recent_creators=np.full((n, cfg.creator_window), -1, dtype=np.int32),
@@ -40,6 +42,7 @@ class UserState:
             temper=np.zeros(n, dtype=np.float32),
             session_videos=np.zeros(n, dtype=np.int32),
             return_p=(1.0 / (1.0 + np.exp(-base))).astype(np.float32),
+            satisfaction=np.zeros(n, dtype=np.float32),
             day_utility=np.zeros(n, dtype=np.float64),
             day_views=np.zeros(n, dtype=np.int64),
         )

@@ -30,7 +30,7 @@ class WorldConfig:
     markets: list[str] = field(default_factory=lambda: list(MARKETS))
     market_weights: list[float] = field(
         default_factory=lambda: [0.30, 0.08, 0.02, 0.04, 0.03, 0.03, 0.03, 0.12, 0.17, 0.18])
-    interest_concentration: float = 0.12   # Dirichlet alpha: small = a few dominant topics
+    interest_concentration: float = 0.3   # Dirichlet alpha: small = a few dominant topics
     activity_mu: float = 3.74              # plays per active day, lognormal (CALIBRATION)
     activity_sigma: float = 1.09
     follower_median: float = 48.0
@@ -38,9 +38,9 @@ class WorldConfig:
     follower_tail_start: float = 1_000.0
     follower_max: float = 2_000_000.0
     initial_follows_median: float = 12.0   # follows among this world's creators at day 0
-    duration_median_s: float = 9.6
+    duration_median_s: float = 8.5
     duration_sigma: float = 0.35
-    duration_tail_share: float = 0.08      # share of videos in the long heavy tail
+    duration_tail_share: float = 0.05      # share of videos in the long heavy tail
     duration_tail_alpha: float = 1.3
     duration_max_s: float = 315.0
     uploads_per_creator_day: float = 0.5
@@ -56,36 +56,38 @@ class WorldConfig:
 @dataclass
 class BehaviorConfig:
     """Parameters of the response model and session dynamics (feedsim.behavior)."""
-    hook_bias: float = 0.35
+    hook_bias: float = 1.6
     hook_weight: float = 1.0
-    affinity_interest: float = 1.6
+    affinity_interest: float = 1.5
     affinity_style: float = 0.5
     affinity_language: float = 1.0        # penalty when the video's language is not the user's
     affinity_follow: float = 0.6
     affinity_trend: float = 0.8
     quality_weight: float = 0.6
-    watch_ratio_mu: float = -0.05
-    watch_ratio_sigma: float = 0.75
+    watch_ratio_mu: float = -0.4
+    watch_ratio_sigma: float = 0.5
     watch_ratio_affinity: float = 0.35
     watch_ratio_duration: float = 0.25     # longer videos are watched to a smaller ratio
     loop_limit: float = 5.0                # watch seconds never exceed loop_limit x duration
-    like_bias: float = -3.7
-    comment_bias: float = -6.2
-    share_bias: float = -7.2
-    follow_bias: float = -7.6
-    hate_bias: float = -7.6
-    follow_after_like: float = 2.4         # log-odds lift of follow when the user liked
+    like_bias: float = -4.9
+    comment_bias: float = -6.6
+    share_bias: float = -8.6
+    follow_bias: float = -7.9
+    hate_bias: float = -8.8
+    follow_after_like: float = 2.8         # log-odds lift of follow when the user liked
     boredom_weight: float = 0.5
     boredom_decay: float = 0.85            # per video watched
     creator_window: int = 16
     creator_satiation: float = 0.35
-    leave_bias: float = -2.6
-    leave_temper: float = 0.8             # how strongly running satisfaction holds the user
+    leave_bias: float = -2.2
+    leave_temper: float = 1.5             # how strongly running satisfaction holds the user
     leave_fatigue: float = 0.02           # per video already watched in the session
-    session_videos_target: float = 14.0   # mean videos per session, sets sessions per day
-    return_bias: float = 0.2
-    return_activity: float = 0.55
-    return_satisfaction: float = 1.5
+    session_videos_target: float = 17.0   # mean videos per session, sets sessions per day
+    return_bias: float = -0.8
+    return_loyalty: float = 1.3          # spread of a per-user loyalty in the return logit
+    return_activity: float = 0.3
+    return_satisfaction: float = 1.0
+    return_memory: float = 0.5          # weight of past days in the satisfaction memory
     drift_rate: float = 0.02
     satisfaction_weight: float = 1.0      # long-term term of the true value
 

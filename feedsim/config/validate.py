@@ -32,7 +32,7 @@ NON_NEGATIVE = {
 }
 UNIT_INTERVAL = {
     "world": ("clickbait_creator_share", "moderation_rate", "duration_tail_share"),
-    "behavior": ("boredom_decay", "drift_rate"),
+    "behavior": ("boredom_decay", "drift_rate", "return_memory"),
 }
 
 

@@ -4,7 +4,7 @@ Observable (what a platform knows from sign-up and settings): market, language, 
 age. Latent (the hidden truth that drives behaviour): an interest mixture over topics with a few
 dominant topics, a fine-grained style vector, activity (plays per active day, lognormal as in
 CALIBRATION), propensities to like, comment, share, follow and hate, patience, sensitivity to
-quality and appetite for trends. All arrays are indexed by user id.
+quality, appetite for trends and loyalty (a habit of returning). All arrays are indexed by user id.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class Users:
     patience: np.ndarray        # (U,) float32 offset of the leave hazard (negative = patient)
     quality_sens: np.ndarray    # (U,) float32 how much satisfaction quality matters
     trend_appetite: np.ndarray  # (U,) float32 in [0, 2]
+    loyalty: np.ndarray         # (U,) float32 ~ N(0, 1): habit of coming back, beyond activity
 
     @property
     def n(self) -> int:
@@ -75,4 +76,5 @@ def generate_users(cfg: WorldConfig, rng: np.random.Generator,
         patience=_propensity(rng, n, 0.5),
         quality_sens=rng.gamma(4.0, 0.25, n).astype(np.float32),
         trend_appetite=rng.beta(2.0, 2.0, n).astype(np.float32) * 2.0,
+        loyalty=rng.standard_normal(n).astype(np.float32),
     )

@@ -1,0 +1,108 @@
+"""Stage 2 of 5 (ranking): the one interface every multi-task ranking model implements.
+
+A model maps the encoded features of N rows to one logit per task, (N, T). The parts every
+model shares live here: the input layer (one embedding table for all categorical fields,
+concatenated with the dense features), the per-task towers, and the training-only position
+tower. A model file only says how the input becomes one representation per task,
+`represent(x (N, I)) -> (N, T, H)`: independent networks, a shared bottom, a mixture of
+experts, or progressive layered extraction.
+"""
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+N_POSITIONS = 16
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Sizes a model is built from (no config object: typed arguments only)."""
+    vocab: int                   # rows of the shared embedding table
+    n_fields: int                # categorical fields per row
+    n_dense: int                 # dense features per row
+    n_tasks: int
+    embedding_dim: int = 16
+    hidden: tuple[int, ...] = (128, 64)
+    tower_hidden: int = 32
+    n_experts: int = 4
+    task_experts: int = 1
+    ple_levels: int = 2
+    sparse: bool = False
+    position_tower: bool = True
+
+    @property
+    def in_dim(self) -> int:
+        return self.n_fields * self.embedding_dim + self.n_dense
+
+
+class GroupedLinear(nn.Module):
+    """G independent linear maps applied in one einsum: (N, G, I) -> (N, G, O)."""
+
+    def __init__(self, groups: int, d_in: int, d_out: int, generator: torch.Generator):
+        super().__init__()
+        bound = 1.0 / math.sqrt(d_in)
+        self.weight = nn.Parameter((torch.rand(groups, d_in, d_out, generator=generator) * 2 - 1)
+                                   * bound)
+        self.bias = nn.Parameter(torch.zeros(groups, d_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("ngi,gio->ngo", x, self.weight) + self.bias   # (N, G, O)
+
+
+def grouped_mlp(groups: int, d_in: int, widths: tuple[int, ...],
+                generator: torch.Generator) -> nn.Sequential:
+    """G independent ReLU MLPs run side by side: (N, G, d_in) -> (N, G, widths[-1])."""
+    layers: list[nn.Module] = []
+    for width in widths:
+        layers += [GroupedLinear(groups, d_in, width, generator), nn.ReLU()]
+        d_in = width
+    return nn.Sequential(*layers)
+
+
+class RankingModel(nn.Module, ABC):
+    """Embeddings -> represent (model-specific) -> per-task towers -> (+ position) logits."""
+
+    def __init__(self, spec: ModelSpec, generator: torch.Generator):
+        super().__init__()
+        self.spec = spec
+        table = torch.randn(spec.vocab, spec.embedding_dim, generator=generator) * 0.05
+        self.embedding = nn.Embedding(spec.vocab, spec.embedding_dim, sparse=spec.sparse,
+                                      _weight=table)                     # seeded, not global
+        self.towers = nn.Sequential(
+            grouped_mlp(spec.n_tasks, self.rep_dim, (spec.tower_hidden,), generator),
+            GroupedLinear(spec.n_tasks, spec.tower_hidden, 1, generator))
+        self.position = None                                             # (P, T) logit shifts
+        if spec.position_tower:
+            self.position = nn.Embedding(N_POSITIONS, spec.n_tasks,
+                                         _weight=torch.zeros(N_POSITIONS, spec.n_tasks))
+
+    @property
+    def rep_dim(self) -> int:
+        """Width H of each task's representation."""
+        return self.spec.hidden[-1]
+
+    @abstractmethod
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, I) input -> (N, T, H) one representation per task."""
+
+    def forward(self, cat: torch.Tensor, dense: torch.Tensor,
+                position: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (N, T). `position` (N,) adds the position-bias logit: training only."""
+        emb = self.embedding(cat).flatten(1)                             # (N, F*D)
+        x = torch.cat([emb, dense], dim=1)                               # (N, I)
+        logits = self.towers(self.represent(x)).squeeze(-1)              # (N, T)
+        if position is not None and self.position is not None:
+            logits = logits + self.position(position.clamp(0, N_POSITIONS - 1))
+        return logits
+
+    def sparse_parameters(self) -> list[nn.Parameter]:
+        return [self.embedding.weight] if self.spec.sparse else []
+
+    def dense_parameters(self) -> list[nn.Parameter]:
+        sparse = {id(p) for p in self.sparse_parameters()}
+        return [p for p in self.parameters() if id(p) not in sparse]

@@ -1,0 +1,50 @@
+"""Stage 2 of 5 (ranking), model 4 of 4: Progressive Layered Extraction (Tang et al., RecSys 2020).
+
+Each level is a Customized Gate Control (CGC) block: shared experts plus experts owned by each
+task. A task's gate mixes its own experts with the shared ones; a shared gate mixes all of them
+and feeds the shared experts of the next level. Stacking levels separates task-specific from
+shared knowledge progressively. All experts of a level run as one grouped matrix product; each
+gate is masked to the experts its reader may use.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from feedsim.ranking.models.base import GroupedLinear, ModelSpec, RankingModel, grouped_mlp
+
+
+class CGCLevel(nn.Module):
+    """One CGC level: inputs (N, T+1, I) (slot T = shared) -> outputs (N, T+1, H)."""
+
+    def __init__(self, spec: ModelSpec, d_in: int, width: int, generator: torch.Generator):
+        super().__init__()
+        t, s, k = spec.n_tasks, spec.n_experts, spec.task_experts
+        reader = torch.cat([torch.full((s,), t), torch.arange(t).repeat_interleave(k)])
+        self.register_buffer("reader", reader)                           # (G,) input slot
+        allowed = (reader[None, :] == torch.arange(t + 1)[:, None]) | (reader[None, :] == t)
+        allowed[t] = True                                                # shared gate: all
+        self.register_buffer("mask", torch.where(allowed, 0.0, float("-inf")))   # (T+1, G)
+        self.experts = grouped_mlp(reader.numel(), d_in, (width,), generator)
+        self.gates = GroupedLinear(t + 1, d_in, reader.numel(), generator)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        experts = self.experts(inputs[:, self.reader])                   # (N, G, H)
+        gates = (self.gates(inputs) + self.mask).softmax(dim=-1)         # (N, T+1, G)
+        return torch.einsum("nsg,ngh->nsh", gates, experts)              # (N, T+1, H)
+
+
+class PLE(RankingModel):
+    def __init__(self, spec: ModelSpec, generator: torch.Generator):
+        super().__init__(spec, generator)
+        widths = [spec.hidden[min(i, len(spec.hidden) - 1)] for i in range(spec.ple_levels)]
+        widths[-1] = spec.hidden[-1]
+        d_ins = [spec.in_dim] + widths[:-1]
+        self.levels = nn.ModuleList(CGCLevel(spec, d, w, generator)
+                                    for d, w in zip(d_ins, widths))
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.unsqueeze(1).expand(-1, self.spec.n_tasks + 1, -1)         # (N, T+1, I)
+        for level in self.levels:
+            h = level(h)                                                 # (N, T+1, H)
+        return h[:, : self.spec.n_tasks]                                 # (N, T, H)

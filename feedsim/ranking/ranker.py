@@ -1,0 +1,160 @@
+"""Stages 2 and 3 of 5: the `Ranker` facade, fitted from logs, scoring candidate matrices.
+
+`fit(log)` builds as-of-serving-time features for every logged row, trains the configured
+multi-task model on the last `train.days` days (validating on the latest), records offline
+metrics on that validation day (`offline/<task>/<metric>`), and rebuilds the daily user
+history used at serving. `score(...)` takes a (B, C) candidate matrix for a batch of requests
+and returns each task's prediction (B, C), the fused score (B, C) and each fusion term (B, C).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from feedsim.logs.schema import ImpressionBatch
+from feedsim.metrics.offline import binary_report, error_by_duration, xauc
+from feedsim.ranking.config import RankingConfig
+from feedsim.ranking.features import FeatureEncoder, RowInputs, serving_rows, training_rows
+from feedsim.ranking.fusion import Fusion
+from feedsim.ranking.heads import Heads
+from feedsim.ranking.history import UserHistory
+from feedsim.ranking.models import ModelSpec, build_model
+from feedsim.ranking.tasks import WatchTarget, labels
+from feedsim.ranking.train import EVAL_BATCH, FitResult, Tensors, fit
+
+VAL_SHARE_ONE_DAY = 0.2
+
+
+@dataclass
+class RankScores:
+    preds: dict[str, np.ndarray]          # task -> (B, C)
+    score: np.ndarray                     # (B, C) fused
+    contributions: dict[str, np.ndarray]  # task -> (B, C) fusion terms
+
+
+def split_rows(log: ImpressionBatch, days: int, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of training rows (the `days` newest days but the last) and validation rows
+    (the latest day; the latest VAL_SHARE_ONE_DAY of it when the log holds a single day)."""
+    last = int(log.day.max())
+    val = log.day == last
+    train = (log.day > last - days) & ~val
+    if not train.any():
+        cut = np.quantile(log.request_id[val], 1 - VAL_SHARE_ONE_DAY)
+        train, val = val & (log.request_id < cut), val & (log.request_id >= cut)
+    train_idx = np.flatnonzero(train)
+    if max_rows and train_idx.size > max_rows:
+        train_idx = train_idx[-max_rows:]                                 # the newest rows
+    return train_idx, np.flatnonzero(val)
+
+
+class Ranker:
+    """Multi-task ranker + value model. Components get typed arguments, never the root config."""
+
+    def __init__(self, cfg: RankingConfig, view, device: str = "cpu", seed: int = 0):
+        self.cfg, self.view, self.device, self.seed = cfg, view, device, seed
+        self.fusion = Fusion(cfg.fusion, list(cfg.heads))
+        self.model = None
+        self.encoder: FeatureEncoder | None = None
+        self.heads: Heads | None = None
+        self.history: UserHistory | None = None
+        self.result: FitResult | None = None
+
+    @property
+    def fitted(self) -> bool:
+        return self.model is not None
+
+    def _tensors(self, rows: RowInputs, targets: np.ndarray, position: np.ndarray) -> Tensors:
+        cat, dense = self.encoder.encode(rows)
+        dev = self.device
+        return Tensors(torch.from_numpy(cat).to(dev), torch.from_numpy(dense).to(dev),
+                       torch.from_numpy(position.astype(np.int64)).to(dev),
+                       torch.from_numpy(targets).to(dev))
+
+    def _targets(self, log: ImpressionBatch, idx: np.ndarray) -> np.ndarray:
+        y = labels(log.select(idx))
+        y["watch"] = self.heads.watch.target(log.watch_s[idx], log.duration_s[idx])
+        return np.stack([y[t] for t in self.cfg.heads], axis=1).astype(np.float32)   # (n, T)
+
+    def fit(self, log: ImpressionBatch | None, daily_decay: float) -> dict[str, float]:
+        """Train on the log (oldest first); returns offline metrics of the validation day."""
+        n = 0 if log is None else len(log)
+        if n < self.cfg.train.min_rows:
+            raise ValueError(f"Ranker.fit: the log holds {n} rows, fewer than "
+                             f"ranking.train.min_rows={self.cfg.train.min_rows}; nothing to fit")
+        cfg = self.cfg
+        rows = training_rows(log, self.view, daily_decay)
+        train_idx, val_idx = split_rows(log, cfg.train.days, cfg.train.max_rows)
+        watch = WatchTarget.fit(cfg.watch_target, log.watch_s[train_idx],
+                                log.duration_s[train_idx], cfg.duration_buckets)
+        self.heads = Heads(list(cfg.heads), watch, list(cfg.esmm))
+        self.encoder = FeatureEncoder(self.view, cfg.id_embeddings)
+        train = self._tensors(rows.take(train_idx), self._targets(log, train_idx),
+                              log.position[train_idx])
+        val = self._tensors(rows.take(val_idx), self._targets(log, val_idx),
+                            log.position[val_idx])
+        self.model = build_model(cfg.model, self._spec(), torch.Generator().manual_seed(self.seed))
+        self.model.to(self.device)
+        gen = torch.Generator().manual_seed(self.seed + 1)
+        self.result = fit(self.model, self.heads, train, val, cfg.train, gen)
+        self.history = UserHistory(self.view, log)
+        return self.offline_metrics(log, val_idx, val)
+
+    def _spec(self) -> ModelSpec:
+        c = self.cfg
+        return ModelSpec(self.encoder.vocab, len(self.encoder.sizes), self.encoder.n_dense,
+                         len(c.heads), c.embedding_dim, tuple(c.hidden), c.tower_hidden,
+                         c.n_experts, c.task_experts, c.ple_levels,
+                         c.train.sparse_embeddings, c.position_tower)
+
+    @torch.no_grad()
+    def _predict_tensors(self, data: Tensors) -> dict[str, np.ndarray]:
+        """Serving-mode predictions (no position tower) for encoded rows, task -> (N,)."""
+        out: dict[str, list[np.ndarray]] = {t: [] for t in self.cfg.heads}
+        for start in range(0, len(data.cat), EVAL_BATCH):
+            logits = self.model(data.cat[start:start + EVAL_BATCH],
+                                data.dense[start:start + EVAL_BATCH])      # (n, T)
+            for t, p in self.heads.predict(logits).items():
+                out[t].append(p.float().cpu().numpy())
+        return {t: np.concatenate(v) for t, v in out.items()}
+
+    def predict(self, rows: RowInputs) -> dict[str, np.ndarray]:
+        """Serving-mode predictions for encoded-ready rows, task -> (N,)."""
+        n = rows.user.shape[0]
+        return self._predict_tensors(self._tensors(rows, np.zeros((n, 1), np.float32),
+                                                   np.zeros(n)))
+
+    def offline_metrics(self, log: ImpressionBatch, idx: np.ndarray,
+                        data: Tensors) -> dict[str, float]:
+        preds = self._predict_tensors(data)
+        y = labels(log.select(idx))
+        users = log.user_id[idx]
+        out: dict[str, float] = {}
+        for t in self.cfg.heads:
+            if t == "watch":
+                target = self.heads.watch.target(log.watch_s[idx], log.duration_s[idx])
+                rng = np.random.Generator(np.random.PCG64(self.seed))
+                metrics = {"xauc": xauc(log.watch_s[idx], preds[t], rng),
+                           **error_by_duration(target, preds[t] / (self.heads.watch.scale if
+                                               self.cfg.watch_target != "d2q" else 1.0),
+                                               log.duration_s[idx])}
+            else:
+                metrics = binary_report(y[t], preds[t], users)
+            out.update({f"offline/{t}/{k}": v for k, v in metrics.items()})
+        out["offline/train_samples_per_s"] = self.result.samples_per_s
+        out["offline/skipped_batches"] = float(self.result.skipped_batches)
+        return out
+
+    def score(self, user_ids: np.ndarray, candidates: np.ndarray, hour: np.ndarray,
+              session_index: np.ndarray, day: int,
+              video_counts: dict[str, np.ndarray]) -> RankScores:
+        """Per-task predictions, fused score and fusion terms of a (B, C) candidate matrix."""
+        if not self.fitted:
+            raise RuntimeError("Ranker.score: the ranker has not been fitted")
+        b, c = candidates.shape
+        rows = serving_rows(self.view, video_counts, self.history, user_ids, candidates, hour,
+                            session_index, day)                            # B*C rows
+        preds = {t: p.reshape(b, c) for t, p in self.predict(rows).items()}
+        score, terms = self.fusion(preds)
+        return RankScores(preds, score, terms)

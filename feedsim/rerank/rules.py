@@ -1,0 +1,129 @@
+"""Stage 4 of 5 (re-ranking): the page rules, as constraints on a slot-by-slot fill.
+
+No two consecutive videos from the same creator; none with the same sound; at most
+`max_per_window` videos of one creator in any `window` consecutive slots. Each rule step adds
+its constraint to the state and refills the page slot by slot, taking at every slot the best
+candidate (in the current order) that satisfies every rule applied so far, so a later rule never
+undoes an earlier one. The last served videos (`Slate.recent_*`) count as the slots before the
+first, so the rules hold across page boundaries.
+
+When no candidate satisfies all rules, the fill relaxes the rules from the last one backwards
+(config order is priority order) instead of leaving the slot empty: a rule picks the next best
+valid candidate, it never drops a slot. Each slot whose best candidate was displaced is traced
+with the first rule that forbade it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from feedsim.rerank.base import Reason, RerankState, Step
+from feedsim.rerank.config import CreatorCapConfig
+
+
+class Prefix:
+    """Creators and sounds of the recent history followed by the slots filled so far."""
+
+    def __init__(self, state: RerankState):
+        s = state.slate
+        b, h = s.recent_creator.shape
+        self.h = h
+        self.creator = np.concatenate([s.recent_creator, np.full((b, state.k), -1)], axis=1)
+        self.sound = np.concatenate([s.recent_sound, np.full((b, state.k), -1)], axis=1)
+
+    def fill(self, slot: int, creator: np.ndarray, sound: np.ndarray) -> None:
+        self.creator[:, self.h + slot] = creator
+        self.sound[:, self.h + slot] = sound
+
+
+class Rule(Step):
+    """A constraint: `allowed` says which candidates may take slot `slot` after `prefix`."""
+    reason: Reason
+
+    def allowed(self, state: RerankState, prefix: Prefix, slot: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def apply(self, state: RerankState) -> None:
+        state.constraints.append(self)
+        constrained_fill(state)
+
+
+class NoSameCreator(Rule):
+    name, reason = "no_same_creator", Reason.SAME_CREATOR
+
+    def allowed(self, state: RerankState, prefix: Prefix, slot: int) -> np.ndarray:
+        prev = prefix.creator[:, prefix.h + slot - 1] if prefix.h + slot > 0 else None
+        if prev is None:
+            return np.ones(state.valid.shape, dtype=bool)
+        return (state.slate.creator != prev[:, None]) | (prev[:, None] < 0)
+
+
+class NoSameSound(Rule):
+    name, reason = "no_same_sound", Reason.SAME_SOUND
+
+    def allowed(self, state: RerankState, prefix: Prefix, slot: int) -> np.ndarray:
+        prev = prefix.sound[:, prefix.h + slot - 1] if prefix.h + slot > 0 else None
+        if prev is None:
+            return np.ones(state.valid.shape, dtype=bool)
+        return (state.slate.sound != prev[:, None]) | (prev[:, None] < 0)
+
+
+class CreatorCap(Rule):
+    name, reason = "creator_cap", Reason.CREATOR_CAP
+
+    def __init__(self, cfg: CreatorCapConfig):
+        self.cap, self.window = cfg.max_per_window, cfg.window
+
+    def allowed(self, state: RerankState, prefix: Prefix, slot: int) -> np.ndarray:
+        end = prefix.h + slot
+        window = prefix.creator[:, max(end - self.window + 1, 0):end]           # (B, w-1)
+        creator = state.slate.creator                                           # (B, C)
+        count = np.zeros(creator.shape, dtype=np.int64)
+        for j in range(window.shape[1]):                                        # over slots
+            count += (creator == window[:, j:j + 1]) & (window[:, j:j + 1] >= 0)
+        return count < self.cap
+
+
+def _first_in_order(allowed: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Column of the best-ranked allowed candidate per row, -1 if none. (B, C) -> (B,)"""
+    c = allowed.shape[1]
+    key = np.where(allowed, rank, c)
+    best = key.argmin(axis=1)
+    return np.where(key[np.arange(allowed.shape[0]), best] < c, best, -1)
+
+
+def _pick(state: RerankState, prefix: Prefix, slot: int, free: np.ndarray, rank: np.ndarray):
+    """(chosen column, unconstrained best column, first rule forbidding it) for one slot."""
+    masks = [rule.allowed(state, prefix, slot) for rule in state.constraints]   # L x (B, C)
+    levels = [free]
+    for mask in masks:
+        levels.append(levels[-1] & mask)
+    stack = np.stack(levels)                                                    # (L+1, B, C)
+    deepest = np.maximum(stack.any(axis=2).sum(axis=0) - 1, 0)  # last level with a candidate
+    chosen = _first_in_order(stack[deepest, state.rows], rank)
+    best = _first_in_order(free, rank)
+    safe = np.maximum(best, 0)
+    forbids = np.stack([~m[state.rows, safe] for m in masks])                   # (L, B)
+    blame = np.array([r.reason for r in state.constraints], dtype=np.int8)[forbids.argmax(0)]
+    return chosen, best, blame
+
+
+def constrained_fill(state: RerankState) -> None:
+    """Refill the K page slots under every rule in `state.constraints`, tracing displacements."""
+    b, c = state.valid.shape
+    rank = np.empty((b, c), dtype=np.int64)
+    np.put_along_axis(rank, state.order, np.arange(c), axis=1)                  # (B, C)
+    free = state.valid.copy()
+    prefix = Prefix(state)
+    picks = np.full((b, state.k), -1, dtype=np.int64)
+    s = state.slate
+    for slot in range(state.k):                                                 # K slots
+        chosen, best, blame = _pick(state, prefix, slot, free, rank)
+        picks[:, slot] = chosen
+        state.record((chosen != best)[:, None], np.array([slot]), best[:, None],
+                     chosen[:, None], blame[:, None])
+        ok = chosen >= 0
+        free[state.rows[ok], chosen[ok]] = False
+        safe = np.maximum(chosen, 0)
+        prefix.fill(slot, np.where(ok, s.creator[state.rows, safe], -1),
+                    np.where(ok, s.sound[state.rows, safe], -1))
+    state.reorder(picks, reason=None)

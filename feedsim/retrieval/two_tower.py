@@ -1,0 +1,186 @@
+"""Stage 1 of 5 (retrieval): the two-tower source, trained with in-batch softmax and logQ.
+
+Each positive impression (a valid play, weighted by watch ratio and actions) is a training
+example; the other positives of the batch are its negatives. Popular videos appear as in-batch
+negatives in proportion to their share of positives q_j, so the softmax learns to bury them;
+the logQ correction (Yi et al., RecSys 2019) subtracts log q_j, with q_j the exact per-draw
+frequency of video j in the positive stream. `logq=false` switches it off for teaching.
+Embedding tables are sparse (SparseAdam), the small MLPs dense (Adam).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from feedsim.logs import ImpressionBatch
+from feedsim.retrieval.base import Candidates, EmptyLogError, Source, positive_weights, recent_positives
+from feedsim.retrieval.config import TwoTowerConfig
+from feedsim.retrieval.index import Index
+from feedsim.retrieval.tower_features import (Vocab, history_column, user_table, video_id_column,
+                                              video_table)
+
+
+class Towers(nn.Module):
+    """User and video towers mapping id features to unit vectors of size dim."""
+
+    def __init__(self, vocab: Vocab, cfg: TwoTowerConfig):
+        super().__init__()
+        d, sp = cfg.dim, cfg.sparse
+        emb = lambda n: nn.Embedding(n + 1, d, padding_idx=n, sparse=sp)       # noqa: E731
+        self.user_id = emb(vocab.users)
+        self.user_cols = nn.ModuleList([emb(n) for n in (vocab.markets, vocab.languages,
+                                                          vocab.devices, vocab.age_buckets)])
+        self.history = nn.EmbeddingBag(vocab.videos + 1, d, mode="mean",
+                                       padding_idx=vocab.videos, sparse=sp)
+        self.video_id = emb(vocab.videos)
+        self.tags = nn.EmbeddingBag(vocab.tags + 1, d, mode="sum", padding_idx=vocab.tags, sparse=sp)
+        self.video_cols = nn.ModuleList([emb(n) for n in (vocab.sounds, vocab.creators,
+                                                           vocab.duration_buckets, vocab.languages)])
+        mlp = lambda n_in: nn.Sequential(nn.Linear(n_in * d, cfg.hidden), nn.ReLU(),  # noqa: E731
+                                         nn.Linear(cfg.hidden, d))
+        self.user_mlp, self.video_mlp = mlp(6), mlp(5)
+
+    def user(self, uid: torch.Tensor, cols: torch.Tensor, hist: torch.Tensor) -> torch.Tensor:
+        """uid (B,), cols (B, 4), hist (B, H) -> (B, D) unit vectors."""
+        parts = [self.user_id(uid), self.history(hist)]
+        parts += [table(cols[:, i]) for i, table in enumerate(self.user_cols)]
+        return F.normalize(self.user_mlp(torch.cat(parts, dim=1)), dim=1)      # (B, D)
+
+    def video(self, vid: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        """vid (N,) (padding = content only), content (N, 6) -> (N, D) unit vectors."""
+        parts = [self.tags(content[:, :2])]
+        parts += [table(content[:, 2 + i]) for i, table in enumerate(self.video_cols)]
+        dense = self.video_mlp(torch.cat(parts, dim=1))                        # (N, D)
+        return F.normalize(dense + self.video_id(vid), dim=1)
+
+
+def init_params(model: nn.Module, gen: torch.Generator, std: float = 0.05) -> None:
+    """Re-initialise every parameter from `gen` (the global RNG is never used)."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            scale = std if p.dim() < 2 or "mlp" not in name else (1.0 / p.shape[1]) ** 0.5
+            p.copy_(torch.randn(p.shape, generator=gen) * scale)
+        for m in model.modules():
+            if isinstance(m, (nn.Embedding, nn.EmbeddingBag)) and m.padding_idx is not None:
+                m.weight[m.padding_idx].zero_()
+
+
+def in_batch_loss(u: torch.Tensor, v: torch.Tensor, vid: torch.Tensor, log_q: torch.Tensor | None,
+                  weight: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Weighted in-batch softmax: u, v (B, D); vid (B,) true ids; log_q (B,) or None."""
+    logits = u @ v.T / temperature                                            # (B, B)
+    if log_q is not None:
+        logits = logits - log_q[None, :]
+    dup = (vid[:, None] == vid[None, :]) & ~torch.eye(vid.shape[0], dtype=torch.bool,
+                                                       device=vid.device)
+    logits = logits.masked_fill(dup, float("-inf"))                          # same video elsewhere
+    target = torch.arange(vid.shape[0], device=vid.device)
+    loss = F.cross_entropy(logits, target, reduction="none")                 # (B,)
+    return (loss * weight).sum() / weight.sum()
+
+
+class TwoTowerSource(Source):
+    name = "two_tower"
+
+    def __init__(self, view, cfg: TwoTowerConfig, index: Index, gen: torch.Generator,
+                 device: str = "cpu", source_id: int = 0):
+        super().__init__(source_id)
+        self.view, self.cfg, self.index, self.gen, self.device = view, cfg, index, gen, device
+        self.train_stats: dict[str, float] = {}
+        self.encoded = 0
+
+    def _fit(self, log: ImpressionBatch) -> None:
+        weight = positive_weights(log)
+        pos = np.flatnonzero(weight > 0)
+        if pos.size == 0:
+            raise EmptyLogError(f"retrieval source {self.name!r}: the log holds no positive "
+                                "impressions (valid plays) to learn from")
+        self.vocab = Vocab.of(self.view, self.cfg)
+        self.known = np.zeros(self.vocab.videos, bool)
+        self.known[log.video_id[pos]] = True
+        self.users = user_table(self.view, self.vocab).to(self.device)          # (U, 4)
+        self.hist = history_column(recent_positives(log, self.vocab.users, self.cfg.history),
+                                   self.vocab).to(self.device)                  # (U, H)
+        self.model = Towers(self.vocab, self.cfg)
+        init_params(self.model, self.gen)
+        self.model.to(self.device)
+        start = time.perf_counter()
+        n = self._train(log.user_id[pos].astype(np.int64), log.video_id[pos].astype(np.int64),
+                        weight[pos])
+        self.train_stats = {"samples": float(n), "seconds": time.perf_counter() - start}
+        self._encode_catalogue()
+
+    def _optimisers(self) -> list[torch.optim.Optimizer]:
+        sparse = [p for m in self.model.modules()
+                  if isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for p in m.parameters()]
+        ids = {id(p) for p in sparse}
+        dense = [p for p in self.model.parameters() if id(p) not in ids]
+        if not self.cfg.sparse:
+            return [torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)]
+        return [torch.optim.SparseAdam(sparse, lr=self.cfg.sparse_lr),
+                torch.optim.Adam(dense, lr=self.cfg.lr)]
+
+    def _train(self, users: np.ndarray, videos: np.ndarray, weight: np.ndarray) -> int:
+        """Epochs of shuffled mini-batches over the positives; returns samples seen."""
+        freq = np.bincount(videos, minlength=self.vocab.videos) / videos.size   # per-draw q_j
+        dev = self.device
+        u_all, v_all = torch.as_tensor(users, device=dev), torch.as_tensor(videos, device=dev)
+        w_all = torch.as_tensor(weight, dtype=torch.float32, device=dev)
+        logq_all = torch.as_tensor(np.log(freq[videos]), dtype=torch.float32, device=dev)
+        content = video_table(self.view, self.vocab, np.arange(self.vocab.videos)).to(dev)
+        opts, bs, seen = self._optimisers(), self.cfg.batch_size, 0
+        self.model.train()
+        for _ in range(self.cfg.epochs):                          # a loop over epochs and batches
+            perm = torch.randperm(users.size, generator=self.gen).to(dev)
+            for start in range(0, users.size - 1, bs):
+                idx = perm[start:start + bs]                                   # (B,)
+                loss = self._step_loss(u_all[idx], v_all[idx], w_all[idx], logq_all[idx], content)
+                for opt in opts:
+                    opt.zero_grad()
+                loss.backward()
+                for opt in opts:
+                    opt.step()
+                seen += idx.shape[0]
+        return seen
+
+    def _step_loss(self, u, v, w, log_q, content) -> torch.Tensor:
+        hist = self.hist[u]                                                    # (B, H)
+        hist = torch.where(hist == v[:, None], self.vocab.videos, hist)        # no target leak
+        drop = torch.rand(v.shape, generator=self.gen).to(v.device) < self.cfg.id_dropout
+        vid = torch.where(drop, self.vocab.videos, v)
+        uvec = self.model.user(u, self.users[u], hist)                          # (B, D)
+        vvec = self.model.video(vid, content[v])                                # (B, D)
+        return in_batch_loss(uvec, vvec, v, log_q if self.cfg.logq else None, w,
+                             self.cfg.temperature)
+
+    @torch.no_grad()
+    def video_vectors(self, ids: np.ndarray) -> torch.Tensor:
+        """Embeddings of videos `ids` (any, including uploads after the fit). (N, D)"""
+        self.model.eval()
+        out = []
+        for start in range(0, ids.size, self.cfg.encode_batch):       # a loop over chunks
+            chunk = ids[start:start + self.cfg.encode_batch]
+            vid = video_id_column(chunk, self.known, self.vocab).to(self.device)
+            content = video_table(self.view, self.vocab, chunk).to(self.device)
+            out.append(self.model.video(vid, content))
+        return torch.cat(out) if out else torch.zeros((0, self.cfg.dim), device=self.device)
+
+    @torch.no_grad()
+    def user_vectors(self, user_ids: np.ndarray) -> torch.Tensor:
+        self.model.eval()
+        u = torch.as_tensor(user_ids, device=self.device)
+        return self.model.user(u, self.users[u], self.hist[u])                  # (B, D)
+
+    def _encode_catalogue(self) -> None:
+        self.encoded = self.view.videos.n
+        self.index.build(self.video_vectors(np.arange(self.encoded)))
+
+    def _retrieve(self, user_ids: np.ndarray, k: int) -> Candidates:
+        if self.view.videos.n > self.encoded:          # new uploads since the fit: content only
+            self._encode_catalogue()
+        scores, ids = self.index.search(self.user_vectors(user_ids), k)
+        return Candidates.from_topk(ids, scores, self.source_id)
