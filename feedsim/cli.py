@@ -79,7 +79,35 @@ def app(dcfg: DictConfig) -> None:
     print_table(frame, out_dir)
 
 
+def compose_error(argv: list[str]) -> str | None:
+    """One line describing why these overrides do not compose, or None when they do.
+
+    Hydra's own report spans several lines; a single run (not -m, not --help/--cfg) is checked
+    here first so a misspelt key or a missing preset gets one line naming it.
+    """
+    if any(a.startswith("-") for a in argv):
+        return None
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    overrides = [a for a in argv if not a.startswith(("hydra.", "hydra/", "+hydra"))]
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            compose(config_name="config", overrides=overrides)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        parts = [str(exc)] + ([str(exc.__cause__)] if exc.__cause__ else [])
+        lines = [ln.strip() for part in parts for ln in part.split("Config search path")[0]
+                 .splitlines() if ln.strip()]
+        return " ".join(ln for ln in lines if not ln.startswith(("full_key", "object_type",
+                                                                  "reference_type")))
+    return None
+
+
 def main() -> None:
+    message = compose_error(sys.argv[1:])
+    if message:
+        fail(message)
     app()
 
 

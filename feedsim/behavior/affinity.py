@@ -1,9 +1,10 @@
 """How much a user wants a video right now: the latent affinity behind every response.
 
-Affinity combines the user's interest in the video's true topics, a fine-grained style match,
-language match, following the creator, the trend boost (appetite x strength of the video's
-sound and hashtag trends), quality (weighted by the user's sensitivity), and two negatives:
-boredom with the topic and satiation with the creator. Both the sampled response and the ground
+Affinity is how much a user wants a video before watching it: interest in the video's true
+topics, a fine-grained style match, language match, following the creator, the trend boost
+(appetite x strength of the video's sound and hashtag trends), and two negatives: boredom with
+the topic and satiation with the creator. Satisfaction quality is not visible up front; it is
+discovered by watching (`worth` = the user's quality sensitivity x the video's satisfaction). Both the sampled response and the ground
 truth start from the same `Drivers`, so the truth is exactly what the sampler draws from.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Drivers:
     affinity: np.ndarray
     hook: np.ndarray
     satisfaction: np.ndarray
+    worth: np.ndarray          # quality sensitivity x satisfaction: what watching it is worth
     duration_s: np.ndarray
     trend: np.ndarray
     followed: np.ndarray
@@ -68,13 +70,13 @@ def compute_drivers(world, state: UserState, cfg: BehaviorConfig, user_ids: np.n
                 - cfg.affinity_language * mismatch
                 + cfg.affinity_follow * followed
                 + cfg.affinity_trend * trend
-                + cfg.quality_weight * users.quality_sens[rows] * sat
                 - cfg.boredom_weight * bored
                 - cfg.creator_satiation * sated)
     return Drivers(
         affinity=affinity.astype(np.float32),
         hook=np.take(videos.hook, video_ids),
         satisfaction=sat,
+        worth=(cfg.quality_weight * users.quality_sens[rows] * sat).astype(np.float32),
         duration_s=np.take(videos.duration_s, video_ids),
         trend=trend.astype(np.float32),
         followed=followed,

@@ -52,7 +52,7 @@ def hook_probability(d: Drivers, cfg: BehaviorConfig) -> np.ndarray:
 
 def log_ratio_mean(d: Drivers, cfg: BehaviorConfig) -> np.ndarray:
     """Mean of log watch ratio for a hooked view. (B, K)"""
-    return (cfg.watch_ratio_mu + cfg.watch_ratio_affinity * d.affinity + 0.25 * d.satisfaction
+    return (cfg.watch_ratio_mu + cfg.watch_ratio_affinity * d.affinity + 0.15 * d.satisfaction
             - cfg.watch_ratio_duration * np.log(d.duration_s / 9.6))
 
 
@@ -70,7 +70,7 @@ def action_logits(d: Drivers, props: dict, log_r: np.ndarray, cfg: BehaviorConfi
 
 def utility_of(ratio: np.ndarray, d: Drivers, hate: np.ndarray) -> np.ndarray:
     """Latent worth of a view: satisfaction earned by watching, minus the cost of a swipe."""
-    return np.minimum(ratio, 1.0) * (d.satisfaction + 0.5) + 0.3 * d.affinity - 0.25 - hate
+    return np.minimum(ratio, 1.0) * (d.worth + 0.5) + 0.3 * d.affinity - 0.25 - hate
 
 
 def user_propensities(users, user_ids: np.ndarray) -> dict:

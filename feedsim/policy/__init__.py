@@ -9,7 +9,7 @@ from feedsim.policy.oracle import OraclePolicy
 from feedsim.policy.popular import PopularPolicy
 from feedsim.policy.random import RandomPolicy
 
-POLICIES = ("random", "popular", "oracle")
+POLICIES = ("random", "popular", "oracle", "retrieval")
 
 
 def make_policy(root: Config, ctx: PlatformContext, rng: np.random.Generator,
@@ -25,6 +25,10 @@ def make_policy(root: Config, ctx: PlatformContext, rng: np.random.Generator,
         return PopularPolicy(ctx, rng, cfg)
     if cfg.name == "oracle":
         return OraclePolicy(ctx, rng, cfg, world, behavior)
+    if cfg.name == "retrieval":                  # imported here: it pulls in torch and implicit
+        from feedsim.device import resolve_device
+        from feedsim.policy.retrieval_only import RetrievalPolicy
+        return RetrievalPolicy(ctx, rng, cfg, root.retrieval, resolve_device(root.device))
     raise ValueError(f"policy.name: unknown policy {cfg.name!r}; one of {'|'.join(POLICIES)}")
 
 

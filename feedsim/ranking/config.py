@@ -78,8 +78,8 @@ class RankingConfig:
     position_tower: bool = True      # training-only position-bias logit, dropped at serving
     embedding_dim: int = 16
     id_embeddings: bool = True       # user and video id tables (else metadata only)
-    hidden: list[int] = field(default_factory=lambda: [128, 64])
-    tower_hidden: int = 32
+    hidden: list[int] = field(default_factory=lambda: [64, 32])
+    tower_hidden: int = 16
     n_experts: int = 4               # MMoE experts; PLE shared experts
     task_experts: int = 1            # PLE experts per task
     ple_levels: int = 2

@@ -25,6 +25,7 @@ FIELDS = ("user", "video", "creator", "sound", "tag0", "tag1", "video_language",
           "user_language", "device", "hour", "duration", "age", "depth")
 N_BUCKETS = {"hour": 24, "duration": 12, "age": 8, "depth": 8}
 SMOOTH = 5.0
+CLIP = 8.0
 
 
 @dataclass
@@ -137,8 +138,8 @@ class FeatureEncoder:
             view.user_language[r.user] == view.videos.language[v], r.follows], axis=1)  # 6
         x = np.concatenate([video, user, *crosses, context], axis=1).astype(np.float32)
         if self.mean is None:
-            self.mean, self.std = np.nanmean(x, 0), np.nanstd(x, 0) + 1e-6
-        return (x - self.mean) / self.std
+            self.mean, self.std = np.nanmean(x, 0), np.maximum(np.nanstd(x, 0), 0.05)
+        return np.clip((x - self.mean) / self.std, -CLIP, CLIP)   # NaN stays NaN: caught later
 
     def encode(self, r: RowInputs) -> tuple[np.ndarray, np.ndarray]:
         return self.categorical(r), self.dense(r)

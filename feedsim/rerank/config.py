@@ -76,8 +76,8 @@ class ThompsonConfig:
     """One slot for the fresh video whose sampled completion/like rates are highest."""
     slot: int = -1           # page slot it takes (negative counts from the end)
     fresh_days: int = 3
-    draws: int = 32          # extra posterior draws for the Monte Carlo propensity
-    max_arms: int = 32       # fresh candidates considered per request, best relevance first
+    draws: int = 16          # posterior draws per request (Monte Carlo propensity)
+    max_arms: int = 16       # fresh candidates considered per request, best relevance first
     prior_strength: float = 20.0   # pseudo-impressions of the Beta prior at the platform mean
     completion_weight: float = 1.0
     like_weight: float = 4.0

@@ -72,7 +72,10 @@ class Reranker:
 
     def step(self, name: str) -> Step:
         """The configured step called `name` (e.g. to read `traffic_pools`' ladder)."""
-        return next(s for s in self.steps if s.name == name)
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(f"rerank step {name!r} is not in rerank.steps {self.cfg.steps}")
 
     def begin_day(self, ctx) -> None:
         for step in self.steps:

@@ -7,10 +7,12 @@ completions) and like rate likewise, where the prior (a0, b0) has `prior_strengt
 pseudo-impressions at the platform's average rate (refreshed by `begin_day`). One posterior draw
 of w_c * completion + w_l * like per arm; the arm with the largest draw takes the slot.
 
-Propensity, by Monte Carlo (the argmax of Beta draws has no closed form): alongside the draw
-that chose, `draws` more independent posterior draws are made, and the logged propensity is
-(1 + number of extra draws won by the chosen arm) / (1 + draws). Counting the realised draw
-keeps it in (0, 1]; it is a Monte Carlo estimate with standard error below 0.5 / sqrt(draws).
+Propensity, by Monte Carlo (the argmax of sums of Beta draws has no closed form): `draws`
+posterior draws are made per request, each names its best arm, and the slot goes to the best
+arm of one draw chosen uniformly. That is Thompson sampling exactly (a uniformly chosen i.i.d.
+draw is a posterior draw), and the logged propensity, wins(v) / draws, is the exact probability
+with which the served arm was chosen given the draws, and an unbiased estimate of its marginal
+Thompson probability (standard error <= 0.5 / sqrt(draws)). It is never 0 for a served arm.
 The displaced exploit video leaves the page (traced as exploration).
 """
 from __future__ import annotations
@@ -53,14 +55,14 @@ class ThompsonStep(Step):
         return take_first(state.order, in_order, self.cfg.max_arms)[0]
 
     def _beta(self, state: RerankState, arms: np.ndarray, hits: np.ndarray, rate: float):
-        """Posterior draws of one rate, (B, 1 + draws, A)."""
+        """Posterior draws of one rate, (B, draws, A)."""
         s, strength = state.slate, self.cfg.prior_strength
         safe = np.maximum(arms, 0)
         n = np.take_along_axis(s.impressions, safe, axis=1)
         h = np.minimum(np.take_along_axis(hits, safe, axis=1), n)
         a = rate * strength + h
         b = (1.0 - rate) * strength + n - h
-        size = (arms.shape[0], 1 + self.cfg.draws, arms.shape[1])
+        size = (arms.shape[0], self.cfg.draws, arms.shape[1])
         return state.rng.beta(a[:, None, :], b[:, None, :], size=size)
 
     def apply(self, state: RerankState) -> None:
@@ -71,9 +73,10 @@ class ThompsonStep(Step):
             return
         comp = self._beta(state, arms, state.slate.completions, self.rates[0])
         like = self._beta(state, arms, state.slate.likes, self.rates[1])
-        value = self.cfg.completion_weight * comp + self.cfg.like_weight * like  # (B, 1+M, A)
-        winner = np.where(live[:, None, :], value, -np.inf).argmax(axis=2)     # (B, 1+M)
-        chosen = winner[:, 0]
+        value = self.cfg.completion_weight * comp + self.cfg.like_weight * like  # (B, M, A)
+        winner = np.where(live[:, None, :], value, -np.inf).argmax(axis=2)     # (B, M)
+        pick = state.rng.integers(0, winner.shape[1], size=winner.shape[0])    # (B,)
+        chosen = winner[state.rows, pick]
         propensity = (winner == chosen[:, None]).mean(axis=1)                  # (B,)
         rows = live.any(axis=1)
         slot = slot_index(self.cfg.slot, state.k)

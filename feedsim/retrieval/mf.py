@@ -79,11 +79,11 @@ class MFSource(Source):
                                 "impressions (valid plays) to learn from")
         if self.cfg.algorithm == "bpr":
             m.data[:] = 1.0
-        model = make_model(self.cfg, self.seed, self.use_gpu)
-        start = time.perf_counter()
         with threadpool_limits(limits=self.cfg.blas_threads, user_api="blas"):
+            model = make_model(self.cfg, self.seed, self.use_gpu)     # checks the BLAS config
+            start = time.perf_counter()
             model.fit(m, show_progress=False)
-        seconds = time.perf_counter() - start
+            seconds = time.perf_counter() - start
         if self.use_gpu:
             model = model.to_cpu()
         self.user_factors = np.asarray(model.user_factors, np.float32)   # (U, F)

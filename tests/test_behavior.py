@@ -1,0 +1,137 @@
+"""The behaviour model: nesting of actions in watch time, boredom, clickbait, and the truth."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from conftest import tiny_config
+from feedsim.behavior import Behavior
+from feedsim.behavior.affinity import compute_drivers
+from feedsim.behavior.response import respond
+from feedsim.behavior.truth import expected_from_drivers
+from feedsim.rng import Streams
+from feedsim.world import World
+
+
+def make(seed: int = 0, *overrides: str):
+    cfg = tiny_config(*overrides)
+    streams = Streams(seed)
+    world = World.generate(cfg.world, streams.numpy("world"))
+    return world, Behavior(world, cfg.behavior, streams.numpy("behavior")), cfg
+
+
+def random_pages(rng, world, b: int, k: int = 6):
+    users = rng.integers(0, world.users.n, b)
+    return users, rng.integers(0, world.videos.n, (b, k))
+
+
+def test_explicit_actions_nest_in_watch_time():
+    world, beh, cfg = make(0, "world.n_users=3000")
+    rng = np.random.default_rng(1)
+    users, pages = random_pages(rng, world, 3000)
+    d = compute_drivers(world, beh.state, cfg.behavior, users, pages)
+    outs = [respond(rng, d, world.users, users, np.zeros(3000, np.float32),
+                    np.zeros(3000, np.int32), cfg.behavior) for _ in range(20)]
+    watch = np.concatenate([o.watch_s[o.viewed] for o in outs])
+    dur = np.concatenate([np.broadcast_to(d.duration_s, o.viewed.shape)[o.viewed] for o in outs])
+    like = np.concatenate([o.like[o.viewed] for o in outs])
+    long_view = (watch >= 18) | (watch >= dur)
+    assert like.sum() > 200
+    p_long = long_view.mean()
+    p_long_given_like = long_view[like].mean()
+    assert p_long_given_like > 0.55 and p_long_given_like > 1.5 * p_long
+    assert (watch >= 0).all() and (watch <= cfg.behavior.loop_limit * dur + 1e-4).all()
+    assert (watch > dur).mean() > 0.1                       # loops happen
+
+
+def test_boredom_lowers_repeat_topic_affinity_and_wears_off():
+    world, beh, cfg = make(0)
+    user = np.array([0])
+    topic = int(np.argmax(world.users.interest[0]))
+    same = np.flatnonzero(world.videos.topic[:, 0] == topic)[:7]
+    other = np.flatnonzero(world.videos.topic[:, 0] != topic)[:60]
+    probe = same[6:7][None, :]
+    fresh = compute_drivers(world, beh.state, cfg.behavior, user, probe).affinity[0, 0]
+    beh.state.record_views(user, np.full((1, 6), topic), world.videos.creator[same[:6]][None, :],
+                           np.ones((1, 6), bool), cfg.behavior.boredom_decay)
+    bored = compute_drivers(world, beh.state, cfg.behavior, user, probe).affinity[0, 0]
+    assert bored < fresh - 1.0
+    for chunk in other.reshape(10, 6):
+        beh.state.record_views(user, world.videos.topic[chunk, 0][None, :],
+                               world.videos.creator[chunk][None, :], np.ones((1, 6), bool),
+                               cfg.behavior.boredom_decay)
+    recovered = compute_drivers(world, beh.state, cfg.behavior, user, probe).affinity[0, 0]
+    assert recovered > bored + 0.5 * (fresh - bored)
+
+
+def session_lengths(world, beh, rng, users, max_pages=60):
+    """Videos watched in one session per user, serving random pages until each leaves."""
+    watched = np.zeros(users.size)
+    beh.start_sessions(users)
+    live = np.ones(users.size, bool)
+    for _ in range(max_pages):
+        idx = np.flatnonzero(live)
+        if idx.size == 0:
+            break
+        out = beh.respond(users[idx], rng.integers(0, world.videos.n, (idx.size, 6)))
+        watched[idx] += out.viewed.sum(axis=1)
+        live[idx[out.left]] = False
+    return watched
+
+
+def test_clickbait_ends_sessions_sooner_than_equal_hook_quality():
+    world, beh, _ = make(3, "world.n_users=2000")
+    worlds = {}
+    for name, satisfaction in (("quality", 0.8), ("clickbait", -1.2)):
+        w = copy.deepcopy(world)
+        w.videos._cols["hook"][:] = 1.0
+        w.videos._cols["satisfaction"][:] = satisfaction
+        b = Behavior(w, beh.cfg, np.random.default_rng(5))
+        users = np.arange(2000)
+        worlds[name] = session_lengths(w, b, np.random.default_rng(6), users).mean()
+    assert worlds["clickbait"] < 0.75 * worlds["quality"]
+
+
+def test_truth_matches_the_sampler():
+    world, beh, cfg = make(4, "world.n_users=400")
+    rng = np.random.default_rng(8)
+    users, pages = random_pages(rng, world, 400, k=1)
+    d = compute_drivers(world, beh.state, cfg.behavior, users, pages)
+    exp = expected_from_drivers(d, world.users, users, cfg.behavior)
+    n = 400
+    draws = [respond(rng, d, world.users, users, np.zeros(400, np.float32),
+                     np.zeros(400, np.int32), cfg.behavior) for _ in range(n)]
+    watch = np.mean([o.watch_s for o in draws], axis=0)
+    like = np.mean([o.like for o in draws], axis=0)
+    assert np.corrcoef(watch.ravel(), exp.watch_s.ravel())[0, 1] > 0.95
+    assert abs(watch.mean() / exp.watch_s.mean() - 1) < 0.05
+    assert abs(like.mean() / exp.like.mean() - 1) < 0.15
+    probs = [exp.like, exp.comment, exp.share, exp.follow, exp.hate, exp.p_hook]
+    assert all(((p >= 0) & (p <= 1)).all() for p in probs)
+
+
+def test_engagement_and_satisfaction_can_disagree():
+    world, beh, cfg = make(5)
+    rng = np.random.default_rng(2)
+    users, pages = random_pages(rng, world, 300, k=20)
+    truth = beh.truth(users, pages)
+    bait = world.creators.clickbait[world.videos.creator[pages]]
+    assert truth.engagement[bait].mean() > 0.8 * truth.engagement[~bait].mean()
+    assert truth.utility[bait].mean() < truth.utility[~bait].mean() - 0.3
+    corr = np.corrcoef(truth.engagement.ravel(), truth.utility.ravel())[0, 1]
+    assert corr < 0.95                                        # not the same signal
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_return_probability_follows_satisfaction(seed):
+    world, beh, cfg = make(seed)
+    active = np.ones(world.users.n, bool)
+    happy, sad = copy.deepcopy(beh), copy.deepcopy(beh)
+    happy.state.day_utility[:], happy.state.day_views[:] = 1.0 * 50, 50
+    sad.state.day_utility[:], sad.state.day_views[:] = -1.0 * 50, 50
+    from feedsim.behavior.session import update_return
+    update_return(happy.state, world.users, active, cfg.behavior)
+    update_return(sad.state, world.users, active, cfg.behavior)
+    assert happy.state.return_p.mean() > sad.state.return_p.mean() + 0.15

@@ -1,0 +1,65 @@
+"""Config groups compose and validate; bad values fail with one line naming the key."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feedsim.config import ConfigError, validate_config
+from feedsim.config.compose import CONFIG_DIR, load_config
+
+GROUPS = sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir() and p.name != "hydra")
+
+
+def presets(group: str) -> list[str]:
+    return sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("group,name", [(g, n) for g in GROUPS for n in presets(g)])
+def test_every_preset_composes_and_validates(group, name):
+    cfg = load_config([f"{group}={name}"])
+    validate_config(cfg)
+    node = getattr(cfg, group)
+    assert type(node).__name__.endswith("Config")
+
+
+def test_world_presets_are_ordered_by_size():
+    sizes = {n: load_config([f"world={n}"]).world.n_users for n in ("tiny", "small", "default", "large")}
+    assert sizes["tiny"] < 1000 < sizes["small"] < sizes["default"] < sizes["large"]
+    assert sizes["default"] == 10_000 and sizes["large"] == 1_000_000
+
+
+@pytest.mark.parametrize("override,key", [
+    ("world.n_users=-5", "world.n_users"),
+    ("world.moderation_rate=1.5", "world.moderation_rate"),
+    ("world.market_weights=[1.0]", "world.market_weights"),
+    ("world.markets=[US,ZZ]", "world.markets"),
+    ("behavior.boredom_decay=nan", "behavior.boredom_decay"),
+    ("behavior.loop_limit=0", "behavior.loop_limit"),
+    ("loop.page_size=0", "loop.page_size"),
+    ("device=tpu", "device"),
+    ("policy.name=nonsense", "policy.name"),
+    ("world.n_users=200000000", "world"),
+])
+def test_invalid_values_name_their_key(override, key):
+    with pytest.raises(ConfigError) as err:
+        validate_config(load_config(["world=tiny", override]))
+    assert str(err.value).startswith(key)
+
+
+@pytest.mark.parametrize("override,needle", [
+    ("world.n_userz=3", "n_userz"),
+    ("world=huge", "world/huge"),
+    ("loop.days=abc", "abc"),
+    ("world.n_users=-1", "world.n_users"),
+])
+def test_cli_rejects_bad_input_in_one_line_and_writes_nothing(tmp_path, override, needle):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "feedsim", "world=tiny", override,
+                           f"hydra.run.dir={out}"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
+    assert not out.exists()
