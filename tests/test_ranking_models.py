@@ -1,0 +1,89 @@
+"""Every ranking model learns; ESMM chains; the position tower is training-only; bad input fails."""
+import numpy as np
+import pytest
+import torch
+
+from conftest import tiny_config
+from feedsim.ranking.models import ModelSpec, build_model
+from feedsim.ranking.ranker import Ranker
+
+
+def fitted(sim, *overrides):
+    cfg = tiny_config("ranking.train.epochs=2", *overrides).ranking
+    ranker = Ranker(cfg, sim.ctx.view, "cpu", seed=0)
+    return ranker, ranker.fit(sim.ctx.training_log(7), sim.ctx.counters.daily_decay)
+
+
+@pytest.mark.parametrize("model", ["single_task", "shared_bottom", "mmoe", "ple"])
+def test_model_beats_a_constant_predictor(tiny_logged_sim, model):
+    _, m = fitted(tiny_logged_sim, f"ranking={model}")
+    for task in ("long_view", "like", "skip"):                 # frequent enough on a tiny world
+        assert m[f"offline/{task}/auc"] > 0.6, (task, m[f"offline/{task}/auc"])
+    assert m["offline/long_view/ne"] < 1.0 and m["offline/skip/ne"] < 1.0
+    assert m["offline/watch/xauc"] > 0.55
+
+
+def test_esmm_chain_never_exceeds_long_view(tiny_logged_sim):
+    ranker, _ = fitted(tiny_logged_sim, "ranking.esmm=[like,share,follow]")
+    users = np.arange(20)
+    cand = np.arange(20 * 30).reshape(20, 30)
+    s = ranker.score(users, cand, np.zeros(20), np.zeros(20), 3,
+                     tiny_logged_sim.ctx.counters.recent)
+    for t in ("like", "share", "follow"):
+        assert (s.preds[t] <= s.preds["long_view"] + 1e-7).all()
+    assert (s.preds["comment"] > s.preds["long_view"]).any() or True   # unchained: unconstrained
+
+
+def test_position_tower_is_dropped_at_serving():
+    spec = ModelSpec(vocab=50, n_fields=3, n_dense=4, n_tasks=2, hidden=(8,), tower_hidden=4)
+    model = build_model("mmoe", spec, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.position.weight.uniform_(-2, 2, generator=torch.Generator().manual_seed(1))
+    cat, dense = torch.randint(0, 50, (16, 3)), torch.randn(16, 4)
+    serving = model(cat, dense)
+    assert torch.equal(serving, model(cat, dense, None))
+    assert not torch.allclose(serving, model(cat, dense, torch.arange(16) % 6))
+
+
+def test_serving_ignores_the_position_weights(tiny_logged_sim):
+    ranker, _ = fitted(tiny_logged_sim, "ranking=shared_bottom")
+    ctx = tiny_logged_sim.ctx
+    args = (np.arange(4), np.arange(40).reshape(4, 10), np.zeros(4), np.zeros(4), 3,
+            ctx.counters.recent)
+    before = ranker.score(*args).score
+    with torch.no_grad():
+        ranker.model.position.weight.add_(3.0)
+    np.testing.assert_array_equal(before, ranker.score(*args).score)
+
+
+def test_nan_batches_are_skipped_and_checkpoint_stays_finite(tiny_logged_sim, tmp_path):
+    log = tiny_logged_sim.ctx.training_log(7)
+    log = log.select(np.ones(len(log), bool))
+    log.watch_s = log.watch_s.copy()
+    log.watch_s[: len(log) // 2: 97] = np.nan                  # poison some training rows
+    cfg = tiny_config("ranking.train.epochs=1", f"ranking.train.checkpoint_dir={tmp_path}").ranking
+    ranker = Ranker(cfg, tiny_logged_sim.ctx.view)
+    m = ranker.fit(log, tiny_logged_sim.ctx.counters.daily_decay)
+    assert m["offline/skipped_batches"] > 0
+    state = torch.load(tmp_path / "ranker.pt")
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_fit_on_empty_log_names_the_cause(tiny_logged_sim):
+    ranker = Ranker(tiny_config().ranking, tiny_logged_sim.ctx.view)
+    with pytest.raises(ValueError, match="min_rows"):
+        ranker.fit(None, 0.5)
+    with pytest.raises(RuntimeError, match="not been fitted"):
+        ranker.score(np.arange(2), np.zeros((2, 3), np.int64), np.zeros(2), np.zeros(2), 0, {})
+
+
+@pytest.mark.parametrize("override,match", [
+    ("ranking.model=transformer", "ranking.model"),
+    ("ranking.heads=[watch,dwell]", "ranking.heads"),
+    ("ranking.fusion.weights.like=nan", "ranking.fusion.weights.like"),
+    ("ranking.fusion.form=additive", "ranking.fusion.form"),
+    ("ranking.esmm=[watch]", "ranking.esmm"),
+])
+def test_bad_config_fails_at_compose_time(override, match):
+    with pytest.raises(Exception, match=match):
+        tiny_config(override)

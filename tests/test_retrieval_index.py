@@ -1,0 +1,44 @@
+"""The nearest-neighbour index: exact search is exact; faiss HNSW is close to it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from feedsim.retrieval.config import IndexConfig
+from feedsim.retrieval.index import ExactIndex, make_index
+
+
+def vectors(n: int, d: int, seed: int = 0) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_exact_index_matches_brute_force_and_pads_short_results():
+    items, queries = vectors(3000, 16), vectors(37, 16, seed=1)
+    scores, ids = ExactIndex(query_batch=8).build(items).search(queries, 50)
+    brute = np.argsort(-(queries @ items.T), axis=1)[:, :50]
+    assert np.array_equal(ids, brute)
+    np.testing.assert_allclose(scores, np.take_along_axis(queries @ items.T, brute, 1), rtol=1e-5)
+    s, i = ExactIndex().build(items[:5]).search(queries, 8)
+    assert i.shape == (37, 8) and (i[:, 5:] == -1).all() and np.isinf(s[:, 5:]).all()
+
+
+def test_faiss_hnsw_recall_at_500_against_exact():
+    pytest.importorskip("faiss")
+    items, queries = vectors(20_000, 32), vectors(64, 32, seed=2)
+    _, exact = ExactIndex().build(items).search(queries, 500)
+    hnsw = make_index(IndexConfig(kind="faiss_hnsw"))
+    _, approx = hnsw.build(items).search(queries, 500)
+    recall = np.mean([np.intersect1d(a, e).size / 500 for a, e in zip(approx, exact)])
+    assert recall >= 0.95
+
+
+@pytest.mark.gpu
+def test_exact_index_on_cuda_matches_cpu():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    items, queries = vectors(5000, 32), vectors(20, 32, seed=3)
+    _, cpu = ExactIndex("cpu").build(items).search(queries, 100)
+    _, gpu = ExactIndex("cuda").build(items).search(queries, 100)
+    assert (cpu == gpu).mean() > 0.99
