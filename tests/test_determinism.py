@@ -32,3 +32,20 @@ def test_named_streams_are_independent_and_reproducible():
     assert np.array_equal(a1, a2) and not np.array_equal(a1, b)
     assert not np.array_equal(Streams(3).numpy("policy.a").random(5),
                               Streams(3).numpy("policy.b").random(5))
+
+
+def test_threaded_behaviour_is_reproducible():
+    """Shards answered in parallel threads still give the same outcomes for the same seed."""
+    from conftest import tiny_config as cfg_of
+    from feedsim.behavior import Behavior
+    from feedsim.world import World
+
+    cfg = cfg_of("world.n_users=12000", "behavior.threads=2")
+    outs = []
+    for _ in range(2):
+        world = World.generate(cfg.world, Streams(9).numpy("world"))
+        behavior = Behavior(world, cfg.behavior, Streams(9).numpy("behavior"))
+        pages = np.random.default_rng(1).integers(0, world.videos.n, (12000, 6))
+        outs.append(behavior.respond(np.arange(12000), pages))
+    assert np.array_equal(outs[0].watch_s, outs[1].watch_s)
+    assert np.array_equal(outs[0].like, outs[1].like)

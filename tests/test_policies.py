@@ -48,7 +48,7 @@ def test_served_pages_never_repeat_moderated_or_seen(tiny_logged_sim):
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.lists(st.integers(-1, 8), min_size=6, max_size=12), min_size=1, max_size=6),
-       st.integers(1, 6))
+       st.integers(1, 16))
 def test_take_first_picks_the_first_valid_unique_candidates(rows, k):
     width = min(len(r) for r in rows)
     cands = np.array([r[:width] for r in rows], dtype=np.int64)

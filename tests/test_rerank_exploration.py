@@ -59,14 +59,19 @@ def test_epsilon_propensities_match_empirical_frequencies():
         res.video_ids[res.explored]).size, rel=1e-6)
 
 
-def test_epsilon_skips_rows_whose_pool_is_smaller_than_a_page():
+@pytest.mark.parametrize("fresh,explores", [(1.0, True), (0.0, False)])
+def test_epsilon_with_a_pool_smaller_than_the_page(fresh, explores):
     rng = np.random.default_rng(0)
     base = random_slate(rng, b=1, c=9, moderated=0.0, seen=0.0, n_creators=40, n_sounds=40,
-                        fresh=1.0)
+                        fresh=fresh)
     cfg = RerankConfig(steps=["moderation", "epsilon"])
-    cfg.epsilon.epsilon = 0.5
-    res = Reranker(cfg, K).rerank(replicated(base, 200), np.random.default_rng(1))
-    assert not res.explored.any() and (res.propensity == 1).all()
+    cfg.epsilon.epsilon = 0.5                    # ~3 explored slots wanted, a pool of 3
+    res = Reranker(cfg, K).rerank(replicated(base, DRAWS), np.random.default_rng(1))
+    assert res.explored.any() == explores
+    assert (res.explored.sum(axis=1) <= 3).all()
+    late = res.explored[:, K - 1].mean()         # the pool is often used up by the last slot
+    assert late < 0.5 - 0.05 if explores else late == 0
+    assert check_frequencies(res) >= (K + 3 if explores else K)
 
 
 def test_thompson_propensity_matches_how_often_each_arm_wins():

@@ -147,3 +147,18 @@ def test_filters_trace_what_they_removed_from_the_page(reason, mask):
     removed = res.trace.video[hits]
     flagged = set(slate.candidates[getattr(slate, mask)].tolist())
     assert set(removed.tolist()) <= flagged
+
+
+@pytest.mark.parametrize("c", [3, 7])
+def test_short_and_empty_rows_never_repeat_or_serve_filtered_videos(c):
+    # fewer candidates than slots, an all-padding row and a row of one repeated video
+    rng = np.random.default_rng(c)
+    slate = random_slate(rng, b=6, c=c, moderated=0.3, seen=0.3, fresh=1.0)
+    cand = slate.candidates.copy()
+    cand[0], cand[1, 1:] = -1, cand[1, 0]
+    slate = replace(slate, candidates=cand)
+    cfg = RerankConfig()
+    cfg.epsilon.epsilon = 0.5
+    res = Reranker(cfg, K).rerank(slate, rng)
+    check_invariants(slate, res)
+    assert (res.video_ids[0] == -1).all() and (res.video_ids[1] >= 0).sum() <= 1

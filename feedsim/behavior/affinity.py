@@ -35,51 +35,67 @@ class Drivers:
 
 def page_repeats(keys: np.ndarray) -> np.ndarray:
     """How many earlier slots of the same row share each slot's key. (B, K) -> (B, K) float32"""
-    k = keys.shape[1]
-    same = keys[:, :, None] == keys[:, None, :]                  # (B, K, K)
-    earlier = np.tril(np.ones((k, k), dtype=bool), -1)           # j < i
-    return (same & earlier).sum(axis=2).astype(np.float32)
+    out = np.zeros(keys.shape, dtype=np.float32)
+    for i in range(1, keys.shape[1]):          # K is a handful of slots; vectorised over rows
+        for j in range(i):
+            out[:, i] += keys[:, j] == keys[:, i]
+    return out
+
+
+def ring_matches(ring: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """How often each key (B, K) occurs in its row of `ring` (B, W). (B, K) float32"""
+    out = np.zeros(keys.shape, dtype=np.float32)
+    hit = np.empty(keys.shape, dtype=bool)
+    for w in range(ring.shape[1]):             # W is a short window; vectorised over rows
+        np.equal(ring[:, w:w + 1], keys, out=hit)
+        np.add(out, hit, out=out)
+    return out
+
+
+def row_lookup(matrix: np.ndarray, user_ids: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """matrix[user, col] for users (B,) and columns (B, K), as one flat gather. (B, K)"""
+    flat = user_ids[:, None].astype(np.int64) * matrix.shape[1] + cols
+    return np.take(matrix.reshape(-1), flat)
 
 
 def compute_drivers(world, state: UserState, cfg: BehaviorConfig, user_ids: np.ndarray,
                     video_ids: np.ndarray, within_page: bool = True) -> Drivers:
     """Drivers for users (B,) and their videos (B, K); `within_page` adds in-page repeats."""
     users, videos, trends = world.users, world.videos, world.trends
-    n_topics = users.interest.shape[1]
+    rows = user_ids[:, None]
     topic = np.take(videos.topic, video_ids, axis=0)                     # (B, K, 2)
+    main = topic[..., 0]
     weight = np.take(videos.topic_weight, video_ids)                      # (B, K)
     creator = np.take(videos.creator, video_ids)                          # (B, K)
-    sound = np.take(videos.sound, video_ids)
     sat = np.take(videos.satisfaction, video_ids)
-    rows = user_ids[:, None]
-    interest = users.interest[rows, topic[..., 0]] * weight \
-        + users.interest[rows, topic[..., 1]] * (1.0 - weight)            # (B, K)
+    interest = row_lookup(users.interest, user_ids, main) * weight \
+        + row_lookup(users.interest, user_ids, topic[..., 1]) * (1.0 - weight)
     style_v = np.take(videos.style, video_ids, axis=0)                    # (B, K, S)
-    style = np.einsum("bks,bs->bk", style_v, users.style[user_ids]) / np.sqrt(style_v.shape[2])
-    mismatch = np.take(videos.language, video_ids) != users.language[rows]
+    style = np.matmul(style_v, users.style[user_ids][:, :, None])[..., 0]  # (B, K)
+    mismatch = (np.take(videos.language, video_ids) != users.language[rows]).astype(np.float32)
     followed = world.follows.contains(np.broadcast_to(rows, creator.shape), creator)
-    trend = users.trend_appetite[rows] * (trends.sound_strength[sound]
-                                          + trends.tag_strength[topic[..., 0]])
-    bored = state.boredom[rows, topic[..., 0]]
-    sated = (state.recent_creators[user_ids][:, None, :] == creator[:, :, None]).sum(axis=2)
+    trend = users.trend_appetite[rows] * (trends.sound_strength[np.take(videos.sound, video_ids)]
+                                          + trends.tag_strength[main])
+    bored = state.boredom_at(user_ids, main)
+    sated = ring_matches(state.recent_creators[user_ids], creator)
     if within_page:
-        bored = bored + page_repeats(topic[..., 0])
-        sated = sated + page_repeats(creator)
-    affinity = (cfg.affinity_interest * (np.log1p(n_topics * interest) - LOG2)
-                + cfg.affinity_style * style
+        bored = bored + page_repeats(main)
+        sated += page_repeats(creator)
+    affinity = (cfg.affinity_interest * (np.log1p(users.interest.shape[1] * interest) - LOG2)
+                + (cfg.affinity_style / np.sqrt(style_v.shape[2])) * style
                 - cfg.affinity_language * mismatch
-                + cfg.affinity_follow * followed
+                + cfg.affinity_follow * followed.astype(np.float32)
                 + cfg.affinity_trend * trend
                 - cfg.boredom_weight * bored
                 - cfg.creator_satiation * sated)
     return Drivers(
-        affinity=affinity.astype(np.float32),
+        affinity=affinity.astype(np.float32, copy=False),
         hook=np.take(videos.hook, video_ids),
         satisfaction=sat,
         worth=(cfg.quality_weight * users.quality_sens[rows] * sat).astype(np.float32),
         duration_s=np.take(videos.duration_s, video_ids),
-        trend=trend.astype(np.float32),
+        trend=trend.astype(np.float32, copy=False),
         followed=followed,
-        topic=topic[..., 0],
+        topic=main,
         creator=creator,
     )

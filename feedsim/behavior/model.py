@@ -3,8 +3,16 @@
 It owns the users' inner state and the `behavior` RNG stream, turns served pages into outcomes,
 updates boredom, satiation, session temper and follows after each page, and rolls the day over
 (returns and interest drift). The day loop never touches latent state directly.
+
+Large batches are split into `threads` shards of users answered in parallel threads (numpy
+releases the GIL inside its kernels, and shards touch disjoint users). Each shard draws from its
+own generator, seeded from the behaviour stream, so a run is reproducible for a given seed and
+thread count.
 """
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 
 import numpy as np
 
@@ -14,6 +22,17 @@ from feedsim.behavior.session import draw_active, draw_sessions, drift_interests
 from feedsim.behavior.state import UserState
 from feedsim.behavior.truth import Expected, expected
 from feedsim.config.schema import BehaviorConfig
+
+
+MIN_SHARD = 4096      # users per thread below which threading costs more than it saves
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool per thread count (holds no simulation state)."""
+    if threads not in _POOLS:
+        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="feedsim-behavior")
+    return _POOLS[threads]
 
 
 class Behavior:
@@ -33,9 +52,26 @@ class Behavior:
 
     def respond(self, user_ids: np.ndarray, video_ids: np.ndarray) -> Outcomes:
         """Users (B,) watch their pages (B, K); state and follows update. Returns outcomes."""
+        shards = self._shards(user_ids.shape[0])
+        if len(shards) == 1:
+            return self._respond(self.rng, user_ids, video_ids)
+        seeds = self.rng.integers(0, 2**63 - 1, size=len(shards))
+        parts = list(_pool(len(shards)).map(
+            lambda job: self._respond(np.random.default_rng(job[0]), user_ids[job[1]],
+                                      video_ids[job[1]]), zip(seeds, shards)))
+        return Outcomes(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                           for f in fields(Outcomes)})
+
+    def _shards(self, batch: int) -> list[slice]:
+        n = self.cfg.threads if batch >= self.cfg.threads * MIN_SHARD else 1
+        edges = np.linspace(0, batch, n + 1).astype(int)
+        return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+    def _respond(self, rng: np.random.Generator, user_ids: np.ndarray,
+                 video_ids: np.ndarray) -> Outcomes:
         d = compute_drivers(self.world, self.state, self.cfg, user_ids, video_ids)
         s = self.state
-        out = respond(self.rng, d, self.world.users, user_ids, s.temper[user_ids],
+        out = respond(rng, d, self.world.users, user_ids, s.temper[user_ids],
                       s.session_videos[user_ids], self.cfg)
         s.record_views(user_ids, d.topic, d.creator, out.viewed, self.cfg.boredom_decay)
         s.temper[user_ids] = _end_temper(s.temper[user_ids], out.utility, out.viewed)

@@ -80,11 +80,16 @@ def user_propensities(users, user_ids: np.ndarray) -> dict:
             "hate": users.hate_prop[rows]}
 
 
+def uniform(rng: np.random.Generator, shape) -> np.ndarray:
+    return rng.random(shape, dtype=np.float32)
+
+
 def _watch_ratio(rng: np.random.Generator, d: Drivers, cfg: BehaviorConfig) -> np.ndarray:
-    hooked = rng.random(d.affinity.shape) < hook_probability(d, cfg)
-    z = rng.standard_normal(d.affinity.shape).astype(np.float32)
+    shape = d.affinity.shape
+    hooked = uniform(rng, shape) < hook_probability(d, cfg)
+    z = rng.standard_normal(shape, dtype=np.float32)
     full = np.exp(log_ratio_mean(d, cfg) + cfg.watch_ratio_sigma * z)
-    skip = rng.uniform(*SKIP_RATIO, size=d.affinity.shape)
+    skip = SKIP_RATIO[0] + (SKIP_RATIO[1] - SKIP_RATIO[0]) * uniform(rng, shape)
     return np.minimum(np.where(hooked, full, skip), cfg.loop_limit).astype(np.float32)
 
 
@@ -93,11 +98,12 @@ def _leave(rng, utility: np.ndarray, temper0: np.ndarray, watched0: np.ndarray,
     """First slot after which the user leaves, or K if they stay. (B,) int64"""
     k = utility.shape[1]
     power = np.arange(k)[:, None] - np.arange(k)[None, :]                    # i - j
-    decay = np.where(power >= 0, TEMPER_GAIN * TEMPER_DECAY ** np.maximum(power, 0), 0.0)  # (K, K)
-    temper = utility @ decay.T + temper0[:, None] * TEMPER_DECAY ** np.arange(1, k + 1)
-    fatigue = cfg.leave_fatigue * (watched0[:, None] + np.arange(1, k + 1))
+    decay = np.where(power >= 0, TEMPER_GAIN * TEMPER_DECAY ** np.maximum(power, 0), 0.0)
+    carry = (TEMPER_DECAY ** np.arange(1, k + 1)).astype(np.float32)         # (K,)
+    temper = utility @ decay.T.astype(np.float32) + temper0[:, None] * carry  # (B, K)
+    fatigue = cfg.leave_fatigue * (watched0[:, None] + np.arange(1, k + 1, dtype=np.float32))
     hazard = sigmoid(cfg.leave_bias + patience[:, None] - cfg.leave_temper * temper + fatigue)
-    leaves = rng.random(hazard.shape) < hazard                                # (B, K)
+    leaves = uniform(rng, hazard.shape) < hazard                              # (B, K)
     return np.where(leaves.any(axis=1), leaves.argmax(axis=1), k), temper
 
 
@@ -109,10 +115,10 @@ def respond(rng: np.random.Generator, d: Drivers, users, user_ids: np.ndarray,
     logits = action_logits(d, user_propensities(users, user_ids), log_r, cfg)
     draws = {}
     for name in ("like", "comment", "share", "hate"):
-        draws[name] = rng.random(ratio.shape) < sigmoid(logits[name])
-    follow_logit = logits["follow"] + cfg.follow_after_like * draws["like"]
-    draws["follow"] = (rng.random(ratio.shape) < sigmoid(follow_logit)) & ~d.followed
-    utility = utility_of(ratio, d, draws["hate"]).astype(np.float32)
+        draws[name] = uniform(rng, ratio.shape) < sigmoid(logits[name])
+    follow_logit = logits["follow"] + cfg.follow_after_like * draws["like"].astype(np.float32)
+    draws["follow"] = (uniform(rng, ratio.shape) < sigmoid(follow_logit)) & ~d.followed
+    utility = utility_of(ratio, d, draws["hate"].astype(np.float32)).astype(np.float32)
     leave_at, _ = _leave(rng, utility, temper0, watched0,
                          users.patience[user_ids], cfg)
     viewed = np.arange(ratio.shape[1])[None, :] <= np.minimum(leave_at, ratio.shape[1] - 1)[:, None]

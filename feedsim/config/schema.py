@@ -90,6 +90,7 @@ class BehaviorConfig:
     return_memory: float = 0.5          # weight of past days in the satisfaction memory
     drift_rate: float = 0.02
     satisfaction_weight: float = 1.0      # long-term term of the true value
+    threads: int = 2                      # shards of users answered in parallel threads
 
 
 @dataclass

@@ -16,7 +16,7 @@ DEVICES = ("auto", "cpu", "cuda")
 POSITIVE_INTS = {
     "world": ("n_users", "n_creators", "n_videos", "n_topics", "style_dim", "n_sounds"),
     "loop": ("days", "page_size", "max_pages_per_session", "seen_window"),
-    "behavior": ("creator_window",),
+    "behavior": ("creator_window", "threads"),
     "policy": ("popular_pool", "oracle_candidates"),
 }
 POSITIVE_FLOATS = {

@@ -100,7 +100,8 @@ def take_first(candidates: np.ndarray, valid: np.ndarray, k: int):
 
     Returns (picked (B, k) with -1 where a row ran out, column index (B, k) of each pick).
     """
-    rank = np.where(valid, np.cumsum(valid, axis=1) - 1, candidates.shape[1])  # (B, C)
+    never = max(candidates.shape[1], k)                       # a rank no pick can have
+    rank = np.where(valid, np.cumsum(valid, axis=1) - 1, never)                # (B, C)
     cols = np.full((candidates.shape[0], k), -1, dtype=np.int64)
     rows, where = np.nonzero(rank < k)
     cols[rows, rank[rows, where]] = where

@@ -105,6 +105,7 @@ class RerankState:
         self.constraints: list = []
         self._features_fn, self._features = features, None
         self._trace: list[tuple[np.ndarray, ...]] = []
+        self._top_of: tuple = ()
 
     def features(self) -> np.ndarray:
         """Unit-norm similarity features, built once per slate. (B, C, D)"""
@@ -114,8 +115,13 @@ class RerankState:
 
     def top(self, n: int) -> np.ndarray:
         """The first n valid columns of `order`, -1 where a row runs out. (B, n)"""
-        valid_in_order = np.take_along_axis(self.valid, self.order, axis=1)
-        return take_first(self.order, valid_in_order, n)[0]
+        cached = self._top_of                     # (order, valid, n, top): arrays are replaced,
+        if not (cached and cached[0] is self.order and cached[1] is self.valid  # never edited
+                and cached[2] == n):
+            valid_in_order = np.take_along_axis(self.valid, self.order, axis=1)
+            top = first_valid(self.order, valid_in_order, n)
+            self._top_of = cached = (self.order, self.valid, n, top)
+        return cached[3]
 
     def videos(self, cols: np.ndarray) -> np.ndarray:
         """Video ids of columns (B, n), -1 where the column is -1."""
@@ -140,16 +146,20 @@ class RerankState:
         self.record(gone, np.arange(self.k), before, np.full_like(before, -1), reason)
 
     def reorder(self, picks: np.ndarray, reason: Reason | None) -> None:
-        """Put picks (B, n) columns (-1 pads) first, the rest after in their current order."""
+        """Put picks (B, n) columns (-1 pads, at row ends) first, the rest in current order."""
         if self.page is not None:
             raise RuntimeError("orderings must run before exploration fixes the page")
         before = self.top(self.k)
         b, c = self.order.shape
-        key = np.empty((b, c), dtype=np.int64)
-        np.put_along_axis(key, self.order, np.arange(c) + c, axis=1)        # current rank + C
+        picks = picks[:, :c]                     # a row never has more than C distinct picks
+        n = picks.shape[1]
+        picked = np.zeros((b, c), dtype=bool)
         rows, where = np.nonzero(picks >= 0)
-        key[rows, picks[rows, where]] = where
-        self.order = np.argsort(key, axis=1)
+        picked[rows, picks[rows, where]] = True
+        rest_last = (~np.take_along_axis(picked, self.order, axis=1)).astype(np.int8)
+        order = np.take_along_axis(self.order, np.argsort(rest_last, axis=1, kind="stable"), 1)
+        order[:, :n] = np.where(picks >= 0, picks, order[:, :n])           # picks in pick order
+        self.order = order
         if reason is not None:
             after = self.top(self.k)
             kept = (before[:, :, None] == after[:, None, :]).any(axis=2)   # (B, K)
@@ -186,6 +196,15 @@ class Step(ABC):
     @abstractmethod
     def apply(self, state: RerankState) -> None:
         """Edit the state in place."""
+
+
+def first_valid(items: np.ndarray, valid: np.ndarray, n: int) -> np.ndarray:
+    """The first n valid entries of each row of items (B, C), -1 padded. (B, n)
+
+    `policy.base.take_first` is only right for n <= C (its 'not valid' sentinel is C)."""
+    m = min(n, items.shape[1])
+    picked = take_first(items, valid, m)[0]
+    return np.pad(picked, ((0, 0), (0, n - m)), constant_values=-1)
 
 
 def unit_relevance(score: np.ndarray, valid: np.ndarray) -> np.ndarray:

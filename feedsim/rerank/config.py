@@ -39,7 +39,7 @@ class DPPConfig:
     """Sliding-window DPP (fast greedy MAP): theta=1 is pure relevance, theta=0 pure diversity."""
     theta: float = 0.7
     window: int = 6          # diversity among any `window` consecutive picks (0 = whole list)
-    length: int = 12         # items the DPP orders; the rest follow in relevance order
+    length: int = 8          # items the DPP orders; the rest follow in relevance order
     jitter: float = 1e-4     # added to the similarity diagonal: keeps the kernel positive definite
 
 
@@ -77,7 +77,7 @@ class ThompsonConfig:
     slot: int = -1           # page slot it takes (negative counts from the end)
     fresh_days: int = 3
     draws: int = 16          # posterior draws per request (Monte Carlo propensity)
-    max_arms: int = 16       # fresh candidates considered per request, best relevance first
+    max_arms: int = 8        # fresh candidates considered per request, best relevance first
     prior_strength: float = 20.0   # pseudo-impressions of the Beta prior at the platform mean
     completion_weight: float = 1.0
     like_weight: float = 4.0

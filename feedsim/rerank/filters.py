@@ -13,8 +13,9 @@ import numpy as np
 
 from feedsim.rerank.base import Reason, RerankState, Step
 from feedsim.rerank.config import LocaleConfig
+from feedsim.world.markets import LANGUAGES
 
-ENGLISH = 0   # index of "en" in feedsim.world.markets.LANGUAGES
+ENGLISH = LANGUAGES.index("en")
 
 
 class ModerationFilter(Step):

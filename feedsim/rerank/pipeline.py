@@ -26,7 +26,7 @@ from feedsim.rerank.exploration import EpsilonStep
 from feedsim.rerank.filters import LocaleFilter, ModerationFilter, SeenFilter
 from feedsim.rerank.mmr import MMRStep
 from feedsim.rerank.pools import TrafficPoolStep
-from feedsim.rerank.rules import CreatorCap, NoSameCreator, NoSameSound
+from feedsim.rerank.rules import CreatorCap, NoSameCreator, NoSameSound, Rule, constrained_fill
 from feedsim.rerank.slate import make_slate, similarity_features
 from feedsim.rerank.thompson import ThompsonStep
 
@@ -69,6 +69,8 @@ class Reranker:
         cfg.__post_init__()                      # a config edited after composition is rechecked
         self.cfg, self.k = cfg, page_size
         self.steps: list[Step] = [STEPS[name](cfg) for name in cfg.steps]
+        rule = [isinstance(s, Rule) for s in self.steps] + [False]
+        self.fill_after = [rule[i] and not rule[i + 1] for i in range(len(self.steps))]
 
     def step(self, name: str) -> Step:
         """The configured step called `name` (e.g. to read `traffic_pools`' ladder)."""
@@ -91,8 +93,10 @@ class Reranker:
 
     def rerank(self, slate: Slate, rng: np.random.Generator) -> RerankResult:
         state = RerankState(slate, self.k, rng, self.features)
-        for step in self.steps:
+        for step, fill in zip(self.steps, self.fill_after):
             step.apply(state)
+            if fill:                             # the end of a run of rule steps
+                constrained_fill(state)
         return _result(state)
 
 

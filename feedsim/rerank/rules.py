@@ -2,15 +2,17 @@
 
 No two consecutive videos from the same creator; none with the same sound; at most
 `max_per_window` videos of one creator in any `window` consecutive slots. Each rule step adds
-its constraint to the state and refills the page slot by slot, taking at every slot the best
-candidate (in the current order) that satisfies every rule applied so far, so a later rule never
-undoes an earlier one. The last served videos (`Slate.recent_*`) count as the slots before the
-first, so the rules hold across page boundaries.
+its constraint to the state; after a run of consecutive rule steps, `constrained_fill` (called
+by the pipeline) refills the page slot by slot, taking at every slot the best candidate (in the
+current order) that satisfies every rule added so far, so a later rule never undoes an earlier
+one and a run of rules costs one pass. The last served videos (`Slate.recent_*`) count as the
+slots before the first, so the rules hold across page boundaries.
 
-When no candidate satisfies all rules, the fill relaxes the rules from the last one backwards
-(config order is priority order) instead of leaving the slot empty: a rule picks the next best
-valid candidate, it never drops a slot. Each slot whose best candidate was displaced is traced
-with the first rule that forbade it.
+When no candidate satisfies all rules, the fill relaxes rules rather than leave the slot empty:
+it applies the rules in config order (priority order) and skips, for that slot of that request,
+any rule that no remaining candidate could satisfy together with the rules before it. A rule
+picks the next best valid candidate; it never drops a slot. Each slot whose best candidate was
+displaced is traced with the first rule that forbade it.
 """
 from __future__ import annotations
 
@@ -43,8 +45,7 @@ class Rule(Step):
         raise NotImplementedError
 
     def apply(self, state: RerankState) -> None:
-        state.constraints.append(self)
-        constrained_fill(state)
+        state.constraints.append(self)          # the pipeline then calls constrained_fill
 
 
 class NoSameCreator(Rule):
@@ -94,12 +95,11 @@ def _first_in_order(allowed: np.ndarray, rank: np.ndarray) -> np.ndarray:
 def _pick(state: RerankState, prefix: Prefix, slot: int, free: np.ndarray, rank: np.ndarray):
     """(chosen column, unconstrained best column, first rule forbidding it) for one slot."""
     masks = [rule.allowed(state, prefix, slot) for rule in state.constraints]   # L x (B, C)
-    levels = [free]
-    for mask in masks:
-        levels.append(levels[-1] & mask)
-    stack = np.stack(levels)                                                    # (L+1, B, C)
-    deepest = np.maximum(stack.any(axis=2).sum(axis=0) - 1, 0)  # last level with a candidate
-    chosen = _first_in_order(stack[deepest, state.rows], rank)
+    allowed = free
+    for mask in masks:                          # in priority order; skip a rule per row only
+        both = allowed & mask                   # when no candidate left could satisfy it
+        allowed = np.where(both.any(axis=1)[:, None], both, allowed)
+    chosen = _first_in_order(allowed, rank)
     best = _first_in_order(free, rank)
     safe = np.maximum(best, 0)
     forbids = np.stack([~m[state.rows, safe] for m in masks])                   # (L, B)

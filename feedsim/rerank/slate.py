@@ -94,10 +94,8 @@ def similarity_features(slate: Slate, sound_buckets: int = 16,
     emb = slate.embeddings
     if emb is None:
         emb = metadata_embeddings(slate, sound_buckets, creator_buckets)
-    b, c, d = emb.shape
-    out = np.empty((b, c, d + 1), dtype=np.float32)                       # (B, C, D+1)
-    out[:, :, :d] = emb
-    norm = np.sqrt(np.einsum("bcd,bcd->bc", out[:, :, :d], out[:, :, :d]))[:, :, None]
-    out[:, :, :d] *= np.float32(np.sqrt(0.5)) / np.where(norm > 0, norm, 1.0)
-    out[:, :, d] = np.sqrt(0.5)
-    return out
+    emb = np.asarray(emb, dtype=np.float32)                               # (B, C, D)
+    norm = np.sqrt(np.einsum("bcd,bcd->bc", emb, emb))[:, :, None]        # (B, C, 1)
+    scale = np.float32(np.sqrt(0.5)) / np.where(norm > 0, norm, np.float32(1.0))
+    ones = np.full(emb.shape[:2] + (1,), np.sqrt(0.5), dtype=np.float32)
+    return np.concatenate([emb * scale, ones], axis=2)                    # (B, C, D+1)

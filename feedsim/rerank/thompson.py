@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from feedsim.policy.base import take_first
-from feedsim.rerank.base import Reason, RerankState, Step, slot_index
+from feedsim.rerank.base import Reason, RerankState, Step, first_valid, slot_index
 from feedsim.rerank.config import ThompsonConfig
 from feedsim.rerank.exploration import fresh
 
@@ -52,7 +51,7 @@ class ThompsonStep(Step):
         """Up to max_arms fresh candidate columns per row, best first, -1 padded. (B, A)"""
         eligible = state.valid & fresh(state, self.cfg.fresh_days) & ~state.on_page()
         in_order = np.take_along_axis(eligible, state.order, axis=1)
-        return take_first(state.order, in_order, self.cfg.max_arms)[0]
+        return first_valid(state.order, in_order, self.cfg.max_arms)
 
     def _beta(self, state: RerankState, arms: np.ndarray, hits: np.ndarray, rate: float):
         """Posterior draws of one rate, (B, draws, A)."""

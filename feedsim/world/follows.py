@@ -13,16 +13,38 @@ class FollowGraph:
     def __init__(self, n_users: int, n_creators: int, users: np.ndarray, creators: np.ndarray):
         self.n_users = n_users
         self.n_creators = n_creators
-        self.keys = np.unique(users.astype(np.int64) * n_creators + creators)   # (F,) sorted
         self._pending: list[np.ndarray] = []
+        self._set_keys(np.unique(users.astype(np.int64) * n_creators + creators))
+
+    def _set_keys(self, keys: np.ndarray) -> None:
+        """Sorted keys (F,) plus a one-hash Bloom bitset that screens out most non-follows."""
+        self.keys = keys
+        bits = max(int(16 * keys.shape[0]).bit_length(), 10)              # about 16 bits per key
+        self._shift = np.uint64(64 - bits)
+        self._bloom = np.zeros((1 << bits) // 8, dtype=np.uint8)
+        slots = self._hash(keys)
+        np.bitwise_or.at(self._bloom, slots >> 3, (1 << (slots & 7)).astype(np.uint8))
+
+    def _hash(self, keys: np.ndarray) -> np.ndarray:
+        """Fibonacci hashing of int64 keys to bit slots. (N,) int64"""
+        mixed = keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        return (mixed >> self._shift).astype(np.int64)
 
     def contains(self, users: np.ndarray, creators: np.ndarray) -> np.ndarray:
-        """Whether each user follows the paired creator; any matching shapes. bool"""
-        q = users.astype(np.int64) * self.n_creators + creators
-        pos = np.searchsorted(self.keys, q).clip(0, max(self.keys.shape[0] - 1, 0))
+        """Whether each user follows the paired creator; any matching shapes. bool
+
+        The Bloom bitset (a few MB, cache-resident) rejects most pairs in one gather; only the
+        few candidates it lets through are confirmed by binary search in the sorted keys.
+        """
+        q = (users.astype(np.int64) * self.n_creators + creators).ravel()
+        out = np.zeros(q.shape, dtype=bool)
         if self.keys.shape[0] == 0:
-            return np.zeros(q.shape, dtype=bool)
-        return self.keys[pos] == q
+            return out.reshape(np.shape(creators))
+        slots = self._hash(q)
+        maybe = np.flatnonzero((self._bloom[slots >> 3] >> (slots & 7).astype(np.uint8)) & 1)
+        pos = np.searchsorted(self.keys, q[maybe]).clip(0, self.keys.shape[0] - 1)
+        out[maybe] = self.keys[pos] == q[maybe]
+        return out.reshape(np.shape(creators))
 
     def add(self, users: np.ndarray, creators: np.ndarray) -> None:
         """Buffer new follows; they take effect at `commit`."""
@@ -36,7 +58,7 @@ class FollowGraph:
         new = np.unique(np.concatenate(self._pending))
         self._pending.clear()
         new = new[~np.isin(new, self.keys, assume_unique=True)]
-        self.keys = np.union1d(self.keys, new)
+        self._set_keys(np.union1d(self.keys, new))
         return new % self.n_creators
 
     def following(self, user_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

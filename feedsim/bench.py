@@ -1,0 +1,152 @@
+"""`make bench`: how fast the sandbox runs, and how its cost grows with the world.
+
+Figures: behaviour impressions/s (the response model, with state updates) at several world
+sizes, the same against a bare-numpy response kernel of similar shape run in the same process
+(the ratio holds on noisy shared machines), end-to-end impressions/s and wall time of one
+simulated day, and peak memory. Each figure is the median of several runs, with min and max,
+and names its device. Retrieval and ranking figures are added when those stages provide them.
+Results go to bench.json and a readable table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from feedsim.behavior import Behavior
+from feedsim.config.compose import load_config
+from feedsim.loop import Simulation
+from feedsim.rng import Streams
+from feedsim.world import World
+
+PAGE = 6
+
+
+def timed(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def figure(name: str, work: float, seconds: list[float], unit: str, device: str, **extra) -> dict:
+    """Median/min/max of work per second over the runs."""
+    rates = sorted(work / s for s in seconds)
+    return {"name": name, "unit": unit, "device": device, "median": float(np.median(rates)),
+            "min": rates[0], "max": rates[-1], "runs": len(rates), **extra}
+
+
+def cpu_device() -> str:
+    return f"cpu ({os.cpu_count()} cores, {platform.machine()})"
+
+
+def reference_response(rng, video_rows, user_rows, user_ids, pages):
+    """A bare numpy response model of similar shape: gather, score, hook, watch, actions."""
+    rows = np.take(video_rows, pages, axis=0)                               # (B, K, F)
+    score = np.matmul(rows, user_rows[user_ids][:, :, None])[..., 0]        # (B, K)
+    hooked = rng.random(score.shape, dtype=np.float32) < 1 / (1 + np.exp(-score))
+    ratio = np.exp(0.3 * score + 0.5 * rng.standard_normal(score.shape, dtype=np.float32))
+    watch = np.where(hooked, ratio, 0.1) * rows[..., 0]
+    likes = rng.random(score.shape, dtype=np.float32) < 1 / (1 + np.exp(4 - score))
+    return watch, likes
+
+
+def behaviour_figures(n_users: int, repeats: int) -> list[dict]:
+    n_videos = max(100_000, n_users)
+    cfg = load_config(["world=default", f"world.n_users={n_users}", f"world.n_videos={n_videos}",
+                       f"world.n_creators={max(n_users // 10, 1000)}"])
+    world = World.generate(cfg.world, Streams(0).numpy("world"))
+    behavior = Behavior(world, cfg.behavior, Streams(0).numpy("behavior"))
+    rng = np.random.default_rng(0)
+    users = np.arange(n_users)
+    pages = rng.integers(0, world.videos.n, (n_users, PAGE))
+    video_rows = rng.random((world.videos.n, 16), dtype=np.float32)
+    user_rows = rng.random((n_users, 16), dtype=np.float32)
+    work = n_users * PAGE
+    ours = timed(lambda: behavior.respond(users, pages), repeats)
+    ref = timed(lambda: reference_response(rng, video_rows, user_rows, users, pages), repeats)
+    ratio = float(np.median(ref) / np.median(ours))
+    device = cpu_device()
+    return [figure(f"behaviour impressions/s @ {n_users:,} users", work, ours, "impressions/s",
+                   device, ratio_to_reference=ratio, threads=cfg.behavior.threads),
+            figure(f"bare-numpy reference @ {n_users:,} users", work, ref, "impressions/s", device)]
+
+
+def end_to_end_figures(n_users: int, repeats: int, policy: str = "popular") -> list[dict]:
+    cfg = load_config(["world=default", f"world.n_users={n_users}",
+                       f"world.n_videos={max(40_000, 4 * n_users)}",
+                       f"world.n_creators={max(2_000, n_users // 5)}", f"policy={policy}",
+                       "loop.progress=false"])
+    sim = Simulation(cfg)
+    sim.step_day()                                     # day 0 is a cold start: warm up past it
+    walls, impressions = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = sim.step_day()
+        walls.append(time.perf_counter() - start)
+        impressions.append(len(result.log))
+    rates = sorted(i / w for i, w in zip(impressions, walls))
+    device = cpu_device()
+    return [{"name": f"end-to-end impressions/s @ {n_users:,} users ({policy})",
+             "unit": "impressions/s", "device": device, "median": float(np.median(rates)),
+             "min": rates[0], "max": rates[-1], "runs": repeats},
+            {"name": f"wall time of one day @ {n_users:,} users ({policy})", "unit": "s",
+             "device": device, "median": float(np.median(walls)), "min": min(walls),
+             "max": max(walls), "runs": repeats}]
+
+
+def stage_figures(repeats: int) -> list[dict]:
+    """Retrieval and ranking benchmarks, where those stages provide them."""
+    out = []
+    for module, fn in (("feedsim.bench_retrieval", "retrieval_benchmarks"),
+                       ("feedsim.bench_ranking", "ranking_benchmarks")):
+        try:
+            bench = getattr(__import__(module, fromlist=[fn]), fn)
+        except (ImportError, AttributeError):
+            continue
+        out += bench(repeats)
+    return out
+
+
+def print_table(figures: list[dict]) -> None:
+    print(f"{'figure':58s} {'median':>14s} {'min':>12s} {'max':>12s}  unit / ratio / device")
+    for f in figures:
+        ratio = f" x{f['ratio_to_reference']:.2f} of ref" if "ratio_to_reference" in f else ""
+        print(f"{f['name'][:58]:58s} {f['median']:14,.1f} {f['min']:12,.1f} {f['max']:12,.1f}"
+              f"  {f['unit']}{ratio}  [{f['device']}]")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m feedsim.bench", description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        help="world sizes (users) of the behaviour scaling curve")
+    parser.add_argument("--e2e-sizes", default="10000,100000", help="users of end-to-end days")
+    parser.add_argument("--no-stages", action="store_true", help="skip retrieval and ranking")
+    parser.add_argument("--out", default="bench.json")
+    args = parser.parse_args(argv)
+    figures = []
+    for n in (int(x) for x in args.sizes.split(",") if x):
+        figures += behaviour_figures(n, args.repeats)
+    for n in (int(x) for x in args.e2e_sizes.split(",") if x):
+        figures += end_to_end_figures(n, max(2, args.repeats // 2 if n > 10_000 else args.repeats))
+    if not args.no_stages:
+        figures += stage_figures(args.repeats)
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    figures.append({"name": "peak resident memory", "unit": "GB", "device": cpu_device(),
+                    "median": peak_gb, "min": peak_gb, "max": peak_gb, "runs": 1})
+    print_table(figures)
+    Path(args.out).write_text(json.dumps({"figures": figures}, indent=2))
+    print(f"\nwritten: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
