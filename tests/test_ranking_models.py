@@ -31,7 +31,6 @@ def test_esmm_chain_never_exceeds_long_view(tiny_logged_sim):
                      tiny_logged_sim.ctx.counters.recent)
     for t in ("like", "share", "follow"):
         assert (s.preds[t] <= s.preds["long_view"] + 1e-7).all()
-    assert (s.preds["comment"] > s.preds["long_view"]).any() or True   # unchained: unconstrained
 
 
 def test_position_tower_is_dropped_at_serving():

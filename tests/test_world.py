@@ -90,10 +90,26 @@ def test_trends_are_born_rise_and_fade():
 
 def test_platform_view_exposes_no_latent_state(world):
     view = world.view()
-    for latent in ("hook", "satisfaction", "topic", "style", "topic_weight"):
+    for latent in ("hook", "satisfaction", "topic", "style", "topic_weight", "clickbait"):
         with pytest.raises(AttributeError):
             getattr(view.videos, latent)
     assert not hasattr(view, "users") and not hasattr(view, "world")
     assert set(CatalogueView.COLUMNS) >= {"creator", "tags", "sound", "duration_s"}
     with pytest.raises(ValueError):
         view.videos.duration_s[0] = 1.0                      # read-only
+
+
+def test_follow_graph_membership_matches_a_plain_set():
+    from feedsim.world.follows import FollowGraph
+
+    rng = np.random.default_rng(0)
+    users, creators = rng.integers(0, 500, 4000), rng.integers(0, 300, 4000)
+    graph = FollowGraph(500, 300, users, creators)
+    truth = set(zip(users.tolist(), creators.tolist()))
+    qu, qc = rng.integers(0, 500, 20000), rng.integers(0, 300, 20000)
+    qu[:4000], qc[:4000] = users, creators                      # include every true follow
+    got = graph.contains(qu, qc)
+    assert got.tolist() == [(u, c) in truth for u, c in zip(qu.tolist(), qc.tolist())]
+    graph.add(np.array([1, 2]), np.array([5, 6]))
+    graph.commit()
+    assert graph.contains(np.array([1, 2]), np.array([5, 6])).all()

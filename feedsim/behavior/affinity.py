@@ -35,27 +35,23 @@ class Drivers:
 
 def page_repeats(keys: np.ndarray) -> np.ndarray:
     """How many earlier slots of the same row share each slot's key. (B, K) -> (B, K) float32"""
-    out = np.zeros(keys.shape, dtype=np.float32)
-    for i in range(1, keys.shape[1]):          # K is a handful of slots; vectorised over rows
+    slots = np.ascontiguousarray(keys.T)                          # (K, B): contiguous rows
+    out = np.zeros(slots.shape, dtype=np.float32)
+    for i in range(1, slots.shape[0]):         # K is a handful of slots; vectorised over rows
         for j in range(i):
-            out[:, i] += keys[:, j] == keys[:, i]
-    return out
-
-
-def ring_matches(ring: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """How often each key (B, K) occurs in its row of `ring` (B, W). (B, K) float32"""
-    out = np.zeros(keys.shape, dtype=np.float32)
-    hit = np.empty(keys.shape, dtype=bool)
-    for w in range(ring.shape[1]):             # W is a short window; vectorised over rows
-        np.equal(ring[:, w:w + 1], keys, out=hit)
-        np.add(out, hit, out=out)
-    return out
+            out[i] += slots[j] == slots[i]
+    return out.T
 
 
 def row_lookup(matrix: np.ndarray, user_ids: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """matrix[user, col] for users (B,) and columns (B, K), as one flat gather. (B, K)"""
-    flat = user_ids[:, None].astype(np.int64) * matrix.shape[1] + cols
-    return np.take(matrix.reshape(-1), flat)
+    return np.take(matrix.reshape(-1), flat_index(user_ids, matrix.shape, cols))
+
+
+def flat_index(user_ids: np.ndarray, shape: tuple[int, int], cols: np.ndarray) -> np.ndarray:
+    """Row-major flat index of (user, col) pairs, int32 when the matrix allows. (B, K)"""
+    dtype = np.int32 if shape[0] * shape[1] < 2**31 else np.int64
+    return user_ids[:, None].astype(dtype) * dtype(shape[1]) + cols.astype(dtype)
 
 
 def compute_drivers(world, state: UserState, cfg: BehaviorConfig, user_ids: np.ndarray,
@@ -70,19 +66,18 @@ def compute_drivers(world, state: UserState, cfg: BehaviorConfig, user_ids: np.n
     sat = np.take(videos.satisfaction, video_ids)
     interest = row_lookup(users.interest, user_ids, main) * weight \
         + row_lookup(users.interest, user_ids, topic[..., 1]) * (1.0 - weight)
-    style_v = np.take(videos.style, video_ids, axis=0)                    # (B, K, S)
-    style = np.matmul(style_v, users.style[user_ids][:, :, None])[..., 0]  # (B, K)
+    style = row_lookup(users.style, user_ids, np.take(videos.style, video_ids))  # (B, K)
     mismatch = (np.take(videos.language, video_ids) != users.language[rows]).astype(np.float32)
     followed = world.follows.contains(np.broadcast_to(rows, creator.shape), creator)
     trend = users.trend_appetite[rows] * (trends.sound_strength[np.take(videos.sound, video_ids)]
                                           + trends.tag_strength[main])
     bored = state.boredom_at(user_ids, main)
-    sated = ring_matches(state.recent_creators[user_ids], creator)
+    sated = state.satiation_at(user_ids, creator)
     if within_page:
         bored = bored + page_repeats(main)
-        sated += page_repeats(creator)
+        sated = sated + page_repeats(creator)
     affinity = (cfg.affinity_interest * (np.log1p(users.interest.shape[1] * interest) - LOG2)
-                + (cfg.affinity_style / np.sqrt(style_v.shape[2])) * style
+                + cfg.affinity_style * style
                 - cfg.affinity_language * mismatch
                 + cfg.affinity_follow * followed.astype(np.float32)
                 + cfg.affinity_trend * trend

@@ -17,7 +17,7 @@ from dataclasses import fields
 import numpy as np
 
 from feedsim.behavior.affinity import compute_drivers
-from feedsim.behavior.response import TEMPER_DECAY, TEMPER_GAIN, Outcomes, respond
+from feedsim.behavior.response import Outcomes, respond
 from feedsim.behavior.session import draw_active, draw_sessions, drift_interests, update_return
 from feedsim.behavior.state import UserState
 from feedsim.behavior.truth import Expected, expected
@@ -74,7 +74,7 @@ class Behavior:
         out = respond(rng, d, self.world.users, user_ids, s.temper[user_ids],
                       s.session_videos[user_ids], self.cfg)
         s.record_views(user_ids, d.topic, d.creator, out.viewed, self.cfg.boredom_decay)
-        s.temper[user_ids] = _end_temper(s.temper[user_ids], out.utility, out.viewed)
+        s.temper[user_ids] = out.temper
         s.day_utility[user_ids] += out.utility.sum(axis=1)
         s.day_views[user_ids] += out.viewed.sum(axis=1)
         rows = np.broadcast_to(user_ids[:, None], video_ids.shape)
@@ -91,12 +91,3 @@ class Behavior:
         update_return(self.state, self.world.users, active, self.cfg)
         topics = self.world.videos.topic[video_ids, 0].astype(np.int64)
         drift_interests(self.world.users, user_ids, topics, watch_ratio, self.cfg.drift_rate)
-
-
-def _end_temper(temper0: np.ndarray, utility: np.ndarray, viewed: np.ndarray) -> np.ndarray:
-    """Session temper after the viewed slots of a page (same recursion as the leave hazard)."""
-    temper = temper0.astype(np.float32).copy()
-    for k in range(utility.shape[1]):       # K is a handful of slots; vectorised over users
-        step = TEMPER_DECAY * temper + TEMPER_GAIN * utility[:, k]
-        temper = np.where(viewed[:, k], step, temper)
-    return temper

@@ -40,6 +40,7 @@ class Outcomes:
     hate: np.ndarray
     utility: np.ndarray     # float32 latent worth of the view
     left: np.ndarray        # (B,) bool: the session ended on this page
+    temper: np.ndarray      # (B,) float32 latent session temper after the page
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -94,17 +95,27 @@ def _watch_ratio(rng: np.random.Generator, d: Drivers, cfg: BehaviorConfig) -> n
 
 
 def _leave(rng, utility: np.ndarray, temper0: np.ndarray, watched0: np.ndarray,
-           patience: np.ndarray, cfg: BehaviorConfig) -> np.ndarray:
-    """First slot after which the user leaves, or K if they stay. (B,) int64"""
-    k = utility.shape[1]
-    power = np.arange(k)[:, None] - np.arange(k)[None, :]                    # i - j
-    decay = np.where(power >= 0, TEMPER_GAIN * TEMPER_DECAY ** np.maximum(power, 0), 0.0)
-    carry = (TEMPER_DECAY ** np.arange(1, k + 1)).astype(np.float32)         # (K,)
-    temper = utility @ decay.T.astype(np.float32) + temper0[:, None] * carry  # (B, K)
-    fatigue = cfg.leave_fatigue * (watched0[:, None] + np.arange(1, k + 1, dtype=np.float32))
-    hazard = sigmoid(cfg.leave_bias + patience[:, None] - cfg.leave_temper * temper + fatigue)
-    leaves = uniform(rng, hazard.shape) < hazard                              # (B, K)
-    return np.where(leaves.any(axis=1), leaves.argmax(axis=1), k), temper
+           patience: np.ndarray, cfg: BehaviorConfig):
+    """Where each user leaves, and their session temper after the page.
+
+    Returns (leave_at (B,) int64: the slot after which the user leaves, K if they stay;
+    temper (B,) float32 after the last viewed slot).
+    """
+    slots = np.ascontiguousarray(utility.T)                                   # (K, B)
+    k = slots.shape[0]
+    base = cfg.leave_bias + patience + cfg.leave_fatigue * watched0.astype(np.float32)  # (B,)
+    tempers = np.empty_like(slots)
+    logits = np.empty_like(slots)
+    temper = temper0.astype(np.float32)
+    for i in range(k):                       # K is a handful of slots; vectorised over users
+        temper = TEMPER_DECAY * temper + TEMPER_GAIN * slots[i]
+        tempers[i] = temper
+        logits[i] = base + cfg.leave_fatigue * (i + 1) - cfg.leave_temper * temper
+    leaves = uniform(rng, logits.shape) < sigmoid(logits)                    # (K, B)
+    first = leaves.argmax(axis=0)                                             # (B,)
+    columns = np.arange(first.shape[0])
+    leave_at = np.where(leaves[first, columns], first, k)
+    return leave_at, tempers[np.minimum(leave_at, k - 1), columns]
 
 
 def respond(rng: np.random.Generator, d: Drivers, users, user_ids: np.ndarray,
@@ -119,13 +130,13 @@ def respond(rng: np.random.Generator, d: Drivers, users, user_ids: np.ndarray,
     follow_logit = logits["follow"] + cfg.follow_after_like * draws["like"].astype(np.float32)
     draws["follow"] = (uniform(rng, ratio.shape) < sigmoid(follow_logit)) & ~d.followed
     utility = utility_of(ratio, d, draws["hate"].astype(np.float32)).astype(np.float32)
-    leave_at, _ = _leave(rng, utility, temper0, watched0,
-                         users.patience[user_ids], cfg)
+    leave_at, temper = _leave(rng, utility, temper0, watched0, users.patience[user_ids], cfg)
     viewed = np.arange(ratio.shape[1])[None, :] <= np.minimum(leave_at, ratio.shape[1] - 1)[:, None]
     return Outcomes(
         watch_s=np.where(viewed, ratio * d.duration_s, 0.0).astype(np.float32),
         viewed=viewed,
         utility=np.where(viewed, utility, 0.0).astype(np.float32),
         left=leave_at < ratio.shape[1],
+        temper=temper,
         **{name: draws[name] & viewed for name in ACTIONS},
     )

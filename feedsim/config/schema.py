@@ -25,7 +25,7 @@ class WorldConfig:
     n_creators: int = 2_000
     n_videos: int = 40_000             # initial catalogue; creators upload more every day
     n_topics: int = 31                 # KuaiRec has 31 content tags
-    style_dim: int = 8                 # fine-grained latent taste beyond topics
+    style_dim: int = 16                # fine-grained styles (sub-genres) beyond topics
     n_sounds: int = 3_000
     markets: list[str] = field(default_factory=lambda: list(MARKETS))
     market_weights: list[float] = field(
@@ -77,7 +77,7 @@ class BehaviorConfig:
     follow_after_like: float = 2.8         # log-odds lift of follow when the user liked
     boredom_weight: float = 0.5
     boredom_decay: float = 0.85            # per video watched
-    creator_window: int = 16
+    creator_buckets: int = 64             # hashed creator slots of satiation per user (power of 2)
     creator_satiation: float = 0.35
     leave_bias: float = -2.55
     leave_temper: float = 1.5             # how strongly running satisfaction holds the user

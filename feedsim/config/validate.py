@@ -16,7 +16,7 @@ DEVICES = ("auto", "cpu", "cuda")
 POSITIVE_INTS = {
     "world": ("n_users", "n_creators", "n_videos", "n_topics", "style_dim", "n_sounds"),
     "loop": ("days", "page_size", "max_pages_per_session", "seen_window"),
-    "behavior": ("creator_window", "threads"),
+    "behavior": ("creator_buckets", "threads"),
     "policy": ("popular_pool", "oracle_candidates"),
 }
 POSITIVE_FLOATS = {
@@ -78,6 +78,11 @@ def _check_ranges(cfg: Config) -> None:
             _check(0.0 <= value <= 1.0, f"{group}.{name}", "in [0, 1]", value)
 
 
+def _check_behavior(cfg: Config) -> None:
+    buckets = cfg.behavior.creator_buckets
+    _check(buckets & (buckets - 1) == 0, "behavior.creator_buckets", "a power of two", buckets)
+
+
 def _check_world(cfg: Config) -> None:
     world = cfg.world
     unknown = [m for m in world.markets if m not in MARKETS]
@@ -100,6 +105,7 @@ def validate_config(cfg: Config) -> None:
     _check(cfg.device in DEVICES, "device", "one of " + "|".join(DEVICES), cfg.device)
     _check_ranges(cfg)
     _check_world(cfg)
+    _check_behavior(cfg)
     from feedsim.policy import POLICIES  # late import: policies import the config package
     _check(cfg.policy.name in POLICIES, "policy.name", "one of " + "|".join(sorted(POLICIES)),
            cfg.policy.name)

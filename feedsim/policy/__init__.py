@@ -9,7 +9,7 @@ from feedsim.policy.oracle import OraclePolicy
 from feedsim.policy.popular import PopularPolicy
 from feedsim.policy.random import RandomPolicy
 
-POLICIES = ("random", "popular", "oracle", "retrieval")
+POLICIES = ("random", "popular", "oracle", "retrieval", "ranked")
 
 
 def make_policy(root: Config, ctx: PlatformContext, rng: np.random.Generator,
@@ -29,6 +29,13 @@ def make_policy(root: Config, ctx: PlatformContext, rng: np.random.Generator,
         from feedsim.device import resolve_device
         from feedsim.policy.retrieval_only import RetrievalPolicy
         return RetrievalPolicy(ctx, rng, cfg, root.retrieval, resolve_device(root.device))
+    if cfg.name == "ranked":                     # imported here: it pulls in torch
+        from feedsim.device import resolve_device
+        from feedsim.policy.ranked import RankedPolicy
+        from feedsim.rng import Streams
+        seed = Streams(root.seed).integer_seed("ranking.model") % (2**31)
+        return RankedPolicy(ctx, rng, root.ranking, resolve_device(root.device), seed,
+                            cfg.popular_pool)
     raise ValueError(f"policy.name: unknown policy {cfg.name!r}; one of {'|'.join(POLICIES)}")
 
 

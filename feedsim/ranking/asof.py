@@ -44,7 +44,8 @@ def video_increments(log: ImpressionBatch) -> np.ndarray:
     whole = log.watch_s >= log.duration_s
     cols = [np.ones(len(log)), log.watch_s >= np.minimum(VALID_PLAY_S, log.duration_s), whole,
             log.watch_s, log.like, log.comment, log.share, log.follow, log.hate]
-    return np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1)
+    out = np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1)
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)   # a bad row adds nothing
 
 
 def video_counts_asof(log: ImpressionBatch, daily_decay: float) -> np.ndarray:

@@ -38,6 +38,7 @@ class TrainConfig:
     sparse_lr: float = 0.01
     sparse_embeddings: bool = True   # nn.Embedding(sparse=True) + SparseAdam for the id tables
     weight_decay: float = 0.0
+    threads: int = 1                 # torch intra-op threads while fitting/scoring (0 = as is)
     checkpoint_dir: str = ""         # "" = keep the best state in memory only
     min_rows: int = 200              # fewer logged rows than this: refuse to fit
 

@@ -35,7 +35,8 @@ def user_increments(log: ImpressionBatch) -> np.ndarray:
     ratio = np.minimum(log.watch_s / np.maximum(log.duration_s, 1e-3), MAX_RATIO)
     skip = (log.watch_s < SKIP_S) & (log.watch_s < log.duration_s)
     cols = [np.ones(len(log)), ratio, log.like, log.comment, log.share, log.follow, skip, log.hate]
-    return np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1)
+    out = np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1)
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)   # a bad row adds nothing
 
 
 def cross_increments(log: ImpressionBatch) -> np.ndarray:
@@ -60,10 +61,13 @@ def asof_user_stats(log: ImpressionBatch, view) -> UserStats:
     day = log.day.astype(np.int64)
     keys = cross_keys(view, log.user_id, log.video_id.astype(np.int64))
     inc = cross_increments(log)
-    cross = {name: asof_sums(k, day, inc) for name, k in keys.items()}
-    tags = sum(np.where((keys[t] >= 0)[:, None], cross[t], 0.0) for t in ("tag0", "tag1"))
+    cross = {name: asof_sums(keys[name], day, inc) for name in ("creator", "sound")}
+    n = len(log)                                  # a tag counts whichever slot it sat in
+    tag_keys = np.concatenate([keys["tag0"], keys["tag1"]])                 # (2N,)
+    both = asof_sums(tag_keys, np.concatenate([day, day]), np.concatenate([inc, inc]))
+    both[tag_keys < 0] = 0.0
     return UserStats(asof_sums(log.user_id.astype(np.int64), day, user_increments(log)),
-                     cross["creator"], cross["sound"], tags)
+                     cross["creator"], cross["sound"], both[:n] + both[n:])
 
 
 class SparseSums:

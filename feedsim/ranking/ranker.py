@@ -22,7 +22,7 @@ from feedsim.ranking.heads import Heads
 from feedsim.ranking.history import UserHistory
 from feedsim.ranking.models import ModelSpec, build_model
 from feedsim.ranking.tasks import WatchTarget, labels
-from feedsim.ranking.train import EVAL_BATCH, FitResult, Tensors, fit
+from feedsim.ranking.train import EVAL_BATCH, FitResult, Tensors, fit, torch_threads
 
 VAL_SHARE_ONE_DAY = 0.2
 
@@ -74,11 +74,17 @@ class Ranker:
 
     def _targets(self, log: ImpressionBatch, idx: np.ndarray) -> np.ndarray:
         y = labels(log.select(idx))
-        y["watch"] = self.heads.watch.target(log.watch_s[idx], log.duration_s[idx])
+        w, d = log.watch_s[idx], log.duration_s[idx]
+        finite = np.isfinite(w) & np.isfinite(d)                # a damaged row stays visible:
+        y["watch"] = np.where(finite, self.heads.watch.target(np.nan_to_num(w), d), np.nan)
         return np.stack([y[t] for t in self.cfg.heads], axis=1).astype(np.float32)   # (n, T)
 
     def fit(self, log: ImpressionBatch | None, daily_decay: float) -> dict[str, float]:
         """Train on the log (oldest first); returns offline metrics of the validation day."""
+        with torch_threads(self.cfg.train.threads):
+            return self._fit(log, daily_decay)
+
+    def _fit(self, log: ImpressionBatch | None, daily_decay: float) -> dict[str, float]:
         n = 0 if log is None else len(log)
         if n < self.cfg.train.min_rows:
             raise ValueError(f"Ranker.fit: the log holds {n} rows, fewer than "
@@ -86,8 +92,10 @@ class Ranker:
         cfg = self.cfg
         rows = training_rows(log, self.view, daily_decay)
         train_idx, val_idx = split_rows(log, cfg.train.days, cfg.train.max_rows)
-        watch = WatchTarget.fit(cfg.watch_target, log.watch_s[train_idx],
-                                log.duration_s[train_idx], cfg.duration_buckets)
+        finite = np.isfinite(log.watch_s) & np.isfinite(log.duration_s)
+        ok = train_idx[finite[train_idx]]
+        watch = WatchTarget.fit(cfg.watch_target, log.watch_s[ok], log.duration_s[ok],
+                                cfg.duration_buckets)
         self.heads = Heads(list(cfg.heads), watch, list(cfg.esmm))
         self.encoder = FeatureEncoder(self.view, cfg.id_embeddings)
         train = self._tensors(rows.take(train_idx), self._targets(log, train_idx),
@@ -95,11 +103,24 @@ class Ranker:
         val = self._tensors(rows.take(val_idx), self._targets(log, val_idx),
                             log.position[val_idx])
         self.model = build_model(cfg.model, self._spec(), torch.Generator().manual_seed(self.seed))
+        self.model.init_output_bias(self._base_logits(train.targets))
         self.model.to(self.device)
         gen = torch.Generator().manual_seed(self.seed + 1)
         self.result = fit(self.model, self.heads, train, val, cfg.train, gen)
         self.history = UserHistory(self.view, log)
         return self.offline_metrics(log, val_idx, val)
+
+    def _base_logits(self, targets: torch.Tensor) -> torch.Tensor:
+        """Logit of each binary task's base rate (chained tasks: of the conditional rate). (T,)"""
+        rate = targets.nan_to_num(0.0).mean(0).clamp(1e-4, 1 - 1e-4)          # (T,)
+        idx = self.heads.index
+        for t in self.heads.esmm:
+            rate[idx[t]] = (rate[idx[t]] / rate[idx["long_view"]]).clamp(1e-4, 1 - 1e-4)
+        logits = torch.log(rate / (1 - rate))
+        if "watch" in idx:
+            logits[idx["watch"]] = {"regression": 1.0, "weighted_logistic": 0.0}.get(
+                self.cfg.watch_target, 0.0)
+        return logits
 
     def _spec(self) -> ModelSpec:
         c = self.cfg
@@ -155,6 +176,7 @@ class Ranker:
         b, c = candidates.shape
         rows = serving_rows(self.view, video_counts, self.history, user_ids, candidates, hour,
                             session_index, day)                            # B*C rows
-        preds = {t: p.reshape(b, c) for t, p in self.predict(rows).items()}
+        with torch_threads(self.cfg.train.threads):
+            preds = {t: p.reshape(b, c) for t, p in self.predict(rows).items()}
         score, terms = self.fusion(preds)
         return RankScores(preds, score, terms)

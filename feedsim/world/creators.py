@@ -26,7 +26,7 @@ class Creators:
     followers: np.ndarray     # (C,) float64, observable, grows with in-world follows
     focus: np.ndarray         # (C, 2) int16 latent main and second topic
     focus_weight: np.ndarray  # (C,) float32 latent weight of the main topic
-    style: np.ndarray         # (C, S) float32 latent style centre of the creator's videos
+    style: np.ndarray         # (C,) int16 latent style (sub-genre) the creator's videos have
     skill: np.ndarray         # (C,) float32 latent, raises both qualities
     clickbait: np.ndarray     # (C,) bool latent: strong hooks, poor satisfaction
     posting_rate: np.ndarray  # (C,) float32 uploads per day when motivated
@@ -64,7 +64,7 @@ def generate_creators(cfg: WorldConfig, rng: np.random.Generator,
         followers=draw_followers(rng, n, cfg),
         focus=focus.astype(np.int16),
         focus_weight=rng.uniform(0.6, 0.95, n).astype(np.float32),
-        style=rng.standard_normal((n, cfg.style_dim)).astype(np.float32),
+        style=rng.integers(0, cfg.style_dim, n).astype(np.int16),
         skill=rng.normal(0.0, 0.5, n).astype(np.float32),
         clickbait=rng.random(n) < cfg.clickbait_creator_share,
         posting_rate=rng.gamma(2.0, cfg.uploads_per_creator_day / 2.0, n).astype(np.float32),

@@ -19,16 +19,17 @@ class FollowGraph:
     def _set_keys(self, keys: np.ndarray) -> None:
         """Sorted keys (F,) plus a one-hash Bloom bitset that screens out most non-follows."""
         self.keys = keys
-        bits = max(int(16 * keys.shape[0]).bit_length(), 10)              # about 16 bits per key
-        self._shift = np.uint64(64 - bits)
-        self._bloom = np.zeros((1 << bits) // 8, dtype=np.uint8)
-        slots = self._hash(keys)
+        bits = min(max(int(16 * keys.shape[0]).bit_length(), 10), 32)    # ~16 bits per key
+        self._shift = np.uint32(32 - bits)
+        self._bloom = np.zeros(max((1 << bits) // 8, 1), dtype=np.uint8)
+        slots = self._hash(keys // self.n_creators, keys % self.n_creators)
         np.bitwise_or.at(self._bloom, slots >> 3, (1 << (slots & 7)).astype(np.uint8))
 
-    def _hash(self, keys: np.ndarray) -> np.ndarray:
-        """Fibonacci hashing of int64 keys to bit slots. (N,) int64"""
-        mixed = keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        return (mixed >> self._shift).astype(np.int64)
+    def _hash(self, users: np.ndarray, creators: np.ndarray) -> np.ndarray:
+        """Multiplicative hashing of (user, creator) pairs in uint32 to bit slots."""
+        mixed = users.astype(np.uint32) * np.uint32(0x9E3779B1) \
+            + creators.astype(np.uint32) * np.uint32(0x85EBCA77)
+        return mixed >> self._shift
 
     def contains(self, users: np.ndarray, creators: np.ndarray) -> np.ndarray:
         """Whether each user follows the paired creator; any matching shapes. bool
@@ -36,14 +37,15 @@ class FollowGraph:
         The Bloom bitset (a few MB, cache-resident) rejects most pairs in one gather; only the
         few candidates it lets through are confirmed by binary search in the sorted keys.
         """
-        q = (users.astype(np.int64) * self.n_creators + creators).ravel()
-        out = np.zeros(q.shape, dtype=bool)
+        out = np.zeros(np.size(creators), dtype=bool)
         if self.keys.shape[0] == 0:
             return out.reshape(np.shape(creators))
-        slots = self._hash(q)
-        maybe = np.flatnonzero((self._bloom[slots >> 3] >> (slots & 7).astype(np.uint8)) & 1)
-        pos = np.searchsorted(self.keys, q[maybe]).clip(0, self.keys.shape[0] - 1)
-        out[maybe] = self.keys[pos] == q[maybe]
+        slots = self._hash(users, creators).ravel()
+        bits = self._bloom[slots >> 3] >> (slots & 7).astype(np.uint8)
+        maybe = np.flatnonzero(bits & 1)
+        q = np.ravel(users)[maybe].astype(np.int64) * self.n_creators + np.ravel(creators)[maybe]
+        pos = np.searchsorted(self.keys, q).clip(0, self.keys.shape[0] - 1)
+        out[maybe] = self.keys[pos] == q
         return out.reshape(np.shape(creators))
 
     def add(self, users: np.ndarray, creators: np.ndarray) -> None:

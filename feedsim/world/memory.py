@@ -15,9 +15,9 @@ ACTIVE_SHARE = 0.65
 def estimate_bytes(cfg: Config) -> int:
     """Approximate peak resident bytes of a run with this config."""
     w, b, loop = cfg.world, cfg.behavior, cfg.loop
-    per_user = 4 * (2 * w.n_topics + w.style_dim + b.creator_window + loop.seen_window + 24)
+    per_user = 4 * (2 * w.n_topics + w.style_dim + b.creator_buckets + loop.seen_window + 24)
     final_videos = w.n_videos + loop.days * w.n_creators * w.uploads_per_creator_day * 1.5
-    per_video = 4 * (w.style_dim + 16)
+    per_video = 4 * 18
     follows = 8 * w.n_users * w.initial_follows_median * 2.0
     impressions = w.n_users * ACTIVE_SHARE * PLAYS_PER_DAU * BYTES_PER_IMPRESSION
     return int(w.n_users * per_user + final_videos * per_video + follows + impressions)

@@ -2,7 +2,7 @@
 
 Observable (what a platform knows from sign-up and settings): market, language, device, account
 age. Latent (the hidden truth that drives behaviour): an interest mixture over topics with a few
-dominant topics, a fine-grained style vector, activity (plays per active day, lognormal as in
+dominant topics, a taste for each fine-grained style (sub-genre), activity (plays per active day, lognormal as in
 CALIBRATION), propensities to like, comment, share, follow and hate, patience, sensitivity to
 quality, appetite for trends and loyalty (a habit of returning). All arrays are indexed by user id.
 """
@@ -25,7 +25,7 @@ class Users:
     account_age_days: np.ndarray  # (U,) int32 at day 0
     # latent truth
     interest: np.ndarray        # (U, T) float32, rows sum to 1
-    style: np.ndarray           # (U, S) float32 ~ N(0, 1)
+    style: np.ndarray           # (U, S) float32 ~ N(0, 1) affinity to each style id
     activity: np.ndarray        # (U,) float32 plays per active day
     like_prop: np.ndarray       # (U,) float32 log-odds offsets of each action
     comment_prop: np.ndarray

@@ -3,7 +3,7 @@
 Observable: creator, hashtags (derived noisily from the true topics, 1.18 per video on average
 as in KuaiRec), sound, duration (lognormal body around 9.6 s with a heavy tail up to 315 s, as
 in CALIBRATION), language, upload day and the moderation label. Latent: the true topic mixture
-(near the creator's focus), a style vector, and two qualities: the hook, which drives the first
+(near the creator's focus), a style id (a sub-genre, usually the creator's), and two qualities: the hook, which drives the first
 seconds, and the satisfaction, which drives whether watching was worth it. Clickbait creators
 make videos with a strong hook and a poor satisfaction.
 
@@ -28,7 +28,7 @@ class VideoBatch:
     creator: np.ndarray     # (N,) int32
     topic: np.ndarray       # (N, 2) int16 latent main and second topic
     topic_weight: np.ndarray  # (N,) float32 latent weight of the main topic
-    style: np.ndarray       # (N, S) float32 latent
+    style: np.ndarray       # (N,) int16 latent style id
     hook: np.ndarray        # (N,) float32 latent
     satisfaction: np.ndarray  # (N,) float32 latent
     tags: np.ndarray        # (N, 2) int16 observable hashtags, NO_TAG for none
@@ -99,12 +99,13 @@ def make_videos(cfg: WorldConfig, rng: np.random.Generator, creators: Creators,
     topic = np.stack([main, creators.focus[creator_ids, 1]], axis=1).astype(np.int16)
     skill = creators.skill[creator_ids]
     bait = creators.clickbait[creator_ids]
-    style = creators.style[creator_ids] + 0.5 * rng.standard_normal((n, cfg.style_dim))
+    style = np.where(rng.random(n) < 0.8, creators.style[creator_ids],
+                     rng.integers(0, cfg.style_dim, n))
     return VideoBatch(
         creator=creator_ids.astype(np.int32),
         topic=topic,
         topic_weight=(creators.focus_weight[creator_ids] * rng.uniform(0.8, 1.0, n)).astype(np.float32),
-        style=style.astype(np.float32),
+        style=style.astype(np.int16),
         hook=(skill + rng.normal(0, 0.7, n) + 1.2 * bait).astype(np.float32),
         satisfaction=(skill + rng.normal(0, 0.7, n) - 1.6 * bait).astype(np.float32),
         tags=_tags(rng, topic, cfg.n_topics),

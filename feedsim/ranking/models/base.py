@@ -100,6 +100,12 @@ class RankingModel(nn.Module, ABC):
             logits = logits + self.position(position.clamp(0, N_POSITIONS - 1))
         return logits
 
+    @torch.no_grad()
+    def init_output_bias(self, bias: torch.Tensor) -> None:
+        """Start each task's logit at `bias` (T,), e.g. the base rate's logit: rare actions
+        are calibrated from the first step instead of after many."""
+        self.towers[-1].bias.copy_(bias.view(-1, 1))
+
     def sparse_parameters(self) -> list[nn.Parameter]:
         return [self.embedding.weight] if self.spec.sparse else []
 
