@@ -40,3 +40,20 @@ def test_evaluation_reports_every_source_and_the_merge(report):
 def test_two_tower_beats_fresh_exploration_against_the_truth(report):
     assert report["two_tower"]["recall"] > report["fresh"]["recall"] + 0.1
     assert report["two_tower"]["log_popularity"] > report["fresh"]["log_popularity"]
+
+
+def test_without_logq_the_two_tower_buries_popular_videos(tiny_logged_sim, report):
+    sim = tiny_logged_sim
+    cfg = tiny_config("retrieval=no_logq").retrieval
+    assert cfg.two_tower.logq is False
+    cfg.sources, cfg.total_candidates, cfg.two_tower.epochs = ["two_tower"], 100, 2
+    retriever = Retriever(cfg, sim.ctx, seed=0).fit()
+    users = np.arange(0, sim.world.users.n, 3)
+    truth = lambda u, v: sim.behavior.truth(u, v).value                    # noqa: E731
+    off = {r["source"]: r for r in evaluate_retriever(retriever, users, truth, k=100)}
+    assert off["two_tower"]["log_popularity"] < report["two_tower"]["log_popularity"] - 0.05
+
+
+def test_retrieval_presets_compose():
+    assert tiny_config("retrieval=two_tower").retrieval.sources == ["two_tower"]
+    assert tiny_config("retrieval=no_logq").retrieval.sources[0] == "two_tower"

@@ -27,6 +27,8 @@ class TwoTowerConfig:
     duration_buckets: int = 8
     account_age_buckets: int = 6
     encode_batch: int = 65536
+    torch_threads: int = 1          # intra-op threads while training (0: leave torch's setting);
+    # the batches are small, and oversubscribed cores make more threads much slower
 
 
 @dataclass

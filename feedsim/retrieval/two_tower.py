@@ -10,6 +10,7 @@ Embedding tables are sparse (SparseAdam), the small MLPs dense (Adam).
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -83,6 +84,18 @@ def in_batch_loss(u: torch.Tensor, v: torch.Tensor, vid: torch.Tensor, log_q: to
     return (loss * weight).sum() / weight.sum()
 
 
+@contextmanager
+def torch_threads(n: int):
+    """Run with n intra-op torch threads (0: unchanged), restoring the previous setting."""
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class TwoTowerSource(Source):
     name = "two_tower"
 
@@ -109,8 +122,9 @@ class TwoTowerSource(Source):
         init_params(self.model, self.gen)
         self.model.to(self.device)
         start = time.perf_counter()
-        n = self._train(log.user_id[pos].astype(np.int64), log.video_id[pos].astype(np.int64),
-                        weight[pos])
+        with torch_threads(self.cfg.torch_threads):
+            n = self._train(log.user_id[pos].astype(np.int64), log.video_id[pos].astype(np.int64),
+                            weight[pos])
         self.train_stats = {"samples": float(n), "seconds": time.perf_counter() - start}
         self._encode_catalogue()
 
