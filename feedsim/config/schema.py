@@ -100,6 +100,9 @@ class PolicyConfig:
     popular_halflife_days: float = 1.0
     popular_pool: int = 2_000
     oracle_candidates: int = 200
+    prerank: int = 64                  # fyp: candidates kept by the cheap pre-rank for the ranker
+    retrain_every_days: int = 1        # fyp: retrain retrieval and ranking every N days
+    retrieval_cache: bool = True       # fyp: keep a user's retrieved candidates for the session
     exclude_seen: bool = True
 
 
@@ -110,6 +113,7 @@ class LoopConfig:
     page_size: int = 6
     max_pages_per_session: int = 200
     seen_window: int = 512             # recently served videos remembered per user
+    regret_sample: float = 0.05        # share of requests also served by the oracle for regret
     write_impressions: bool = True
     progress: bool = True
 

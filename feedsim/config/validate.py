@@ -17,7 +17,7 @@ POSITIVE_INTS = {
     "world": ("n_users", "n_creators", "n_videos", "n_topics", "style_dim", "n_sounds"),
     "loop": ("days", "page_size", "max_pages_per_session", "seen_window"),
     "behavior": ("creator_buckets", "threads"),
-    "policy": ("popular_pool", "oracle_candidates"),
+    "policy": ("popular_pool", "oracle_candidates", "prerank", "retrain_every_days"),
 }
 POSITIVE_FLOATS = {
     "world": ("interest_concentration", "activity_sigma", "follower_median", "follower_tail_alpha",
@@ -33,6 +33,7 @@ NON_NEGATIVE = {
 UNIT_INTERVAL = {
     "world": ("clickbait_creator_share", "moderation_rate", "duration_tail_share"),
     "behavior": ("boredom_decay", "drift_rate", "return_memory"),
+    "loop": ("regret_sample",),
 }
 
 

@@ -34,7 +34,8 @@ class DayResult:
     log: ImpressionBatch          # every impression of the day, all arms
     active: np.ndarray            # (U,) bool users active today
     sessions: np.ndarray          # (U,) int64 sessions each user had
-    page_stats: np.ndarray        # (n_arms, 5) sums: pages, distinct topics, value, utility, views
+    page_stats: np.ndarray        # (n_arms, 7) sums: pages, distinct topics, value, utility,
+    #                               views, regret against the oracle, requests sampled for it
 
 
 class DayLoop:
@@ -45,6 +46,26 @@ class DayLoop:
         self.arms, self.arm_of_user = arms, arm_of_user          # (U,) int16 arm index
         self.cfg, self.rng, self.track_truth = cfg, rng, track_truth
         self.next_request_id = 0
+        self.regret_oracle: FeedPolicy | None = None     # set by the run when regret is measured
+        self.regret_rng = rng
+
+    def _regret(self, requests: Requests, page: Page, stats: np.ndarray) -> None:
+        """Oracle page value minus served page value, on a sample of this step's requests."""
+        if self.regret_oracle is None or not self.track_truth:
+            return
+        pick = np.flatnonzero(self.regret_rng.random(requests.user_ids.shape[0])
+                              < self.cfg.regret_sample)
+        if pick.size == 0:
+            return
+        sub = Requests(requests.user_ids[pick], requests.request_ids[pick], requests.hour[pick],
+                       requests.session_index[pick], requests.day)
+        best = self.regret_oracle.serve(sub).video_ids
+        truth = self.behavior.truth
+        gap = truth(sub.user_ids, best).value.sum(1) - \
+            truth(sub.user_ids, page.video_ids[pick]).value.sum(1)          # (S,)
+        arm = self.arm_of_user[sub.user_ids]
+        np.add.at(stats[:, 5], arm, gap)
+        np.add.at(stats[:, 6], arm, 1.0)
 
     def serve(self, requests: Requests) -> Page:
         """Split requests by arm, let each arm's policy serve, and reassemble the pages."""
@@ -109,7 +130,7 @@ class DayLoop:
         value = np.where(out.viewed, value, 0.0).sum(axis=1)
         per_page = np.stack([np.ones(users.shape[0]), distinct, value,
                              out.utility.sum(axis=1), out.viewed.sum(axis=1)], axis=1)
-        np.add.at(stats, arm, per_page)
+        np.add.at(stats[:, :5], arm, per_page)
 
     def run(self, day: int) -> DayResult:
         active, sessions = self.behavior.begin_day()
@@ -118,7 +139,7 @@ class DayLoop:
         pages_in_session = np.zeros(active.shape[0], np.int64)
         hour = self.rng.choice(24, active.shape[0], p=HOUR_P).astype(np.int8)
         self.behavior.start_sessions(np.flatnonzero(active))
-        batches, stats = [], np.zeros((len(self.arms), 5))
+        batches, stats = [], np.zeros((len(self.arms), 7))
         while in_session.any():
             users = np.flatnonzero(in_session)
             requests = Requests(users, self.next_request_id + np.arange(users.size, dtype=np.int64),
@@ -126,6 +147,7 @@ class DayLoop:
             self.next_request_id += users.size
             page = self.serve(requests)
             value = self._true_value(users, page)      # before the response moves user state
+            self._regret(requests, page, stats)
             out = self.behavior.respond(users, page.video_ids)
             self._page_stats(users, page, out, value, stats)
             batch = self._batch(day, requests, page, out)

@@ -25,6 +25,7 @@ from feedsim.logs import ImpressionStore, SeenHistory, VideoCounters
 from feedsim.logs.counters import VALID_PLAY_S
 from feedsim.logs.store import atomic_write_table
 from feedsim.loop.day import Arm, DayLoop, DayResult
+from feedsim.metrics.ecosystem import SMALL_CREATOR, TRENDING, EcosystemView, ecosystem_metrics
 from feedsim.metrics.online import day_metrics
 from feedsim.policy import PlatformContext, make_policy
 from feedsim.rng import Streams
@@ -71,6 +72,13 @@ class Simulation:
             arm_of_user = np.zeros(self.world.users.n, dtype=np.int16)
         self.day_loop = DayLoop(self.world, self.behavior, self.ctx, self.arms, arm_of_user,
                                 cfg.loop, self.streams.numpy("loop"))
+        if cfg.loop.regret_sample > 0:
+            from feedsim.policy.oracle import OraclePolicy
+            self.day_loop.regret_rng = self.streams.numpy("regret.sample")
+            self.day_loop.regret_oracle = OraclePolicy(
+                self.ctx, self.streams.numpy("regret.oracle"), cfg.policy, self.world,
+                self.behavior)
+        self.initial_followers = self.world.creators.followers.copy()
         self.active_history: list[np.ndarray] = []
         self.metrics_rows: list[dict] = []
 
@@ -89,6 +97,8 @@ class Simulation:
         self.ctx.counters.grow(self.world.videos.n)
         for arm in self.arms:
             arm.policy.begin_day(day)
+        if self.day_loop.regret_oracle is not None:
+            self.day_loop.regret_oracle.begin_day(day)
         result = self.day_loop.run(day)
         self._finish_day(day, result)
         return result
@@ -123,14 +133,30 @@ class Simulation:
         for a, name in enumerate(self.arm_names):
             mine = arm_of_user == a
             log_ = result.log.select(result.log.arm == a)
-            pages, distinct, value, utility, views = result.page_stats[a]
+            pages, distinct, value, utility, views, regret, sampled = result.page_stats[a]
             page_stats = {"topic_diversity": distinct / max(pages, 1) / self.cfg.loop.page_size,
                           "true_value": value / max(views, 1), "utility": utility / max(views, 1)}
+            if sampled > 0:
+                page_stats["regret"] = regret / sampled
             m = day_metrics(log_, result.active[mine], None if before is None else before[mine],
                             int(result.sessions[mine & result.active].sum()), self.world.videos.n,
                             self.world.videos.creator, self.world.creators.active, page_stats)
+            m.update(ecosystem_metrics(log_, self._ecosystem(day)))
+            if len(self.active_history) > 7:
+                week_ago = self.active_history[-8][mine]
+                m["d7_retention"] = float((week_ago & result.active[mine]).sum()
+                                          / max(week_ago.sum(), 1))
+            m.update({k: float(v) for k, v in self.arms[a].policy.day_metrics().items()})
             self.metrics_rows += [{"day": day, "arm": name, "metric": k, "value": float(v)}
                                   for k, v in m.items()]
+
+    def _ecosystem(self, day: int) -> EcosystemView:
+        videos, trends = self.world.videos, self.world.trends
+        trending = (trends.sound_strength[videos.sound] >= TRENDING) | \
+            (trends.tag_strength[videos.topic[:, 0]] >= TRENDING)
+        return EcosystemView(creator=videos.creator, upload_day=videos.upload_day, day=day,
+                             small_creator=self.initial_followers < SMALL_CREATOR,
+                             trending=trending, topic=videos.topic[:, 0])
 
     def _end_world_day(self, result: DayResult) -> None:
         log_ = result.log

@@ -9,7 +9,7 @@ from feedsim.policy.oracle import OraclePolicy
 from feedsim.policy.popular import PopularPolicy
 from feedsim.policy.random import RandomPolicy
 
-POLICIES = ("random", "popular", "oracle", "retrieval", "ranked")
+POLICIES = ("random", "popular", "oracle", "retrieval", "ranked", "fyp")
 
 
 def make_policy(root: Config, ctx: PlatformContext, rng: np.random.Generator,
@@ -36,6 +36,13 @@ def make_policy(root: Config, ctx: PlatformContext, rng: np.random.Generator,
         seed = Streams(root.seed).integer_seed("ranking.model") % (2**31)
         return RankedPolicy(ctx, rng, root.ranking, resolve_device(root.device), seed,
                             cfg.popular_pool)
+    if cfg.name == "fyp":                        # imported here: it pulls in torch
+        from feedsim.device import resolve_device
+        from feedsim.policy.fyp import FypPolicy
+        from feedsim.rng import Streams
+        streams = Streams(root.seed)
+        seeds = {s: streams.integer_seed(f"{s}.model") % (2**31) for s in ("retrieval", "ranking")}
+        return FypPolicy(ctx, rng, root, resolve_device(root.device), seeds)
     raise ValueError(f"policy.name: unknown policy {cfg.name!r}; one of {'|'.join(POLICIES)}")
 
 

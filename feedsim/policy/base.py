@@ -70,6 +70,10 @@ class FeedPolicy(ABC):
     def observe(self, batch: ImpressionBatch) -> None:
         """Called with every logged batch of impressions (for streaming updates)."""
 
+    def day_metrics(self) -> dict[str, float]:
+        """Metrics of the policy's own day (e.g. offline model metrics), recorded per arm."""
+        return {}
+
     @abstractmethod
     def serve(self, requests: Requests) -> Page:
         """Build one page per request."""

@@ -15,27 +15,14 @@ import logging
 import numpy as np
 
 from feedsim.policy.base import FeedPolicy, Page, PlatformContext, Requests, eligible
-from feedsim.policy.popular import engagement_score
+from feedsim.policy.cold import COLD_SOURCES, ColdCandidates
 from feedsim.policy.random import fill_random
 from feedsim.ranking.config import RankingConfig
 from feedsim.ranking.ranker import Ranker
 
 log = logging.getLogger("feedsim")
-SOURCES = ("popular", "fresh", "random")
-SHARES = (0.6, 0.2, 0.2)
+SOURCES = COLD_SOURCES
 HISTORY_DAYS = 7
-
-
-def language_pools(ctx: PlatformContext, score: np.ndarray, size: int) -> np.ndarray:
-    """Per language, the `size` best videos by `score` (-1 padded). (L, size)"""
-    videos = ctx.view.videos
-    n_lang = int(max(ctx.view.user_language.max(), videos.language.max())) + 1
-    pools = np.full((n_lang, size), -1, dtype=np.int64)
-    for lang in range(n_lang):                       # a loop over a handful of languages
-        ids = np.flatnonzero((videos.language == lang) & ~videos.moderated)
-        top = ids[np.argsort(-score[ids], kind="stable")[:size]]
-        pools[lang, : top.size] = top
-    return pools
 
 
 class RankedPolicy(FeedPolicy):
@@ -47,14 +34,10 @@ class RankedPolicy(FeedPolicy):
         self.ranker = Ranker(cfg, ctx.view, device, seed)
         self.n_cand, self.pool_size = cfg.candidates, pool_size
         self.metrics: dict[int, dict[str, float]] = {}       # day -> offline metrics
-        self.pools = {}
+        self.cold = ColdCandidates(ctx, pool_size)
 
     def begin_day(self, day: int) -> None:
-        videos = self.ctx.view.videos
-        self.pools = {"popular": language_pools(self.ctx, engagement_score(self.ctx),
-                                                self.pool_size),
-                      "fresh": language_pools(self.ctx, videos.upload_day.astype(np.float64),
-                                              max(self.pool_size // 4, 1))}
+        self.cold.refresh()
         history = self.ctx.training_log(HISTORY_DAYS)
         if history is None or len(history) < self.ranker.cfg.train.min_rows:
             return
@@ -65,17 +48,7 @@ class RankedPolicy(FeedPolicy):
 
     def candidates(self, requests: Requests) -> tuple[np.ndarray, np.ndarray]:
         """(B, C) candidate ids and their source index."""
-        b = requests.user_ids.shape[0]
-        lang = self.ctx.view.user_language[requests.user_ids]
-        counts = [int(self.n_cand * s) for s in SHARES]
-        parts = []
-        for name, n in zip(("popular", "fresh"), counts):
-            pool = self.pools[name]
-            cols = self.rng.integers(0, pool.shape[1], size=(b, n))
-            parts.append(pool[lang[:, None], cols])                          # (B, n)
-        parts.append(self.rng.integers(0, self.ctx.view.videos.n, size=(b, counts[2])))
-        source = np.concatenate([np.full((b, n), i, np.int16) for i, n in enumerate(counts)], 1)
-        return np.concatenate(parts, axis=1), source
+        return self.cold.draw(self.rng, requests.user_ids, self.n_cand)
 
     def serve(self, requests: Requests) -> Page:
         users, k = requests.user_ids, self.ctx.page_size

@@ -15,7 +15,7 @@ class TwoTowerConfig:
     """In-batch softmax two-tower model (feedsim/retrieval/two_tower.py)."""
     dim: int = 64
     hidden: int = 128
-    epochs: int = 3
+    epochs: int = 1                  # per daily retrain
     batch_size: int = 1024
     lr: float = 0.01                # dense parameters (Adam)
     sparse_lr: float = 0.03         # embedding tables (SparseAdam when sparse=true)

@@ -191,7 +191,15 @@ class TwoTowerSource(Source):
 
     def _encode_catalogue(self) -> None:
         self.encoded = self.view.videos.n
-        self.index.build(self.video_vectors(np.arange(self.encoded)))
+        vectors = self.video_vectors(np.arange(self.encoded))                   # (V, D)
+        self.catalogue = vectors.detach().cpu().numpy()
+        self.index.build(vectors)
+
+    def catalogue_vectors(self) -> np.ndarray:
+        """Encoded vectors of the whole catalogue, re-encoded after uploads. (V, D) float32"""
+        if self.view.videos.n > self.encoded:
+            self._encode_catalogue()
+        return self.catalogue
 
     def _retrieve(self, user_ids: np.ndarray, k: int) -> Candidates:
         if self.view.videos.n > self.encoded:          # new uploads since the fit: content only

@@ -1,0 +1,67 @@
+"""Ecosystem metrics: who gets the audience, how new and how trendy the feed is.
+
+Computed per day and arm from the day's impressions plus facts only the sandbox knows (which
+sounds and hashtags are trending today, the true topic of each video): exposure concentration
+(top-1 % creators' share), small-creator and fresh-video exposure, trend capture, novelty, and
+the topic entropy of what users consumed (a low value is a filter bubble).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from feedsim.logs.schema import ImpressionBatch
+
+SMALL_CREATOR = 100.0      # creators with fewer followers than this at day 0 are "small"
+TRENDING = 0.2             # trend strength above which a sound or hashtag counts as trending
+
+
+@dataclass(frozen=True)
+class EcosystemView:
+    creator: np.ndarray        # (V,) creator of each video
+    upload_day: np.ndarray     # (V,)
+    day: int
+    small_creator: np.ndarray  # (C,) bool
+    trending: np.ndarray       # (V,) bool: on a trending sound or hashtag today
+    topic: np.ndarray          # (V,) true main topic
+
+
+def top_share(counts: np.ndarray, share: float = 0.01) -> float:
+    """Share of the total held by the top `share` of entries."""
+    total = counts.sum()
+    if total <= 0:
+        return 0.0
+    k = max(int(np.ceil(share * counts.shape[0])), 1)
+    return float(np.sort(counts)[-k:].sum() / total)
+
+
+def user_topic_entropy(users: np.ndarray, topics: np.ndarray) -> float:
+    """Mean over users of the entropy (bits) of their consumed topic distribution."""
+    n_topics = int(topics.max(initial=0)) + 1
+    _, user_idx = np.unique(users, return_inverse=True)
+    counts = np.bincount(user_idx * n_topics + topics,
+                         minlength=(user_idx.max(initial=-1) + 1) * n_topics)
+    counts = counts.reshape(-1, n_topics).astype(np.float64)
+    p = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(np.where(p > 0, p * np.log2(p), 0.0)).sum(axis=1)
+    return float(h.mean()) if h.size else 0.0
+
+
+def ecosystem_metrics(log: ImpressionBatch, eco: EcosystemView) -> dict[str, float]:
+    if len(log) == 0:
+        return {}
+    video = log.video_id.astype(np.int64)
+    creator = eco.creator[video]
+    per_creator = np.bincount(creator, minlength=eco.small_creator.shape[0])
+    per_video = np.bincount(video)
+    popularity = per_video[video] / len(log)
+    return {
+        "creator_top1pct_share": top_share(per_creator),
+        "small_creator_share": float(eco.small_creator[creator].mean()),
+        "fresh_video_share": float((eco.upload_day[video] >= eco.day - 1).mean()),
+        "trend_capture": float(eco.trending[video].mean()),
+        "novelty": float(np.mean(-np.log2(popularity))),
+        "user_topic_entropy": user_topic_entropy(log.user_id, eco.topic[video].astype(np.int64)),
+    }

@@ -1,0 +1,159 @@
+"""The For You feed: retrieval, pre-rank, multi-task ranking, the value model and re-ranking.
+
+Stage by stage, for a whole batch of requests at once:
+1. retrieval gathers `retrieval.total_candidates` (500) from its sources, filtered once;
+2. a cheap pre-rank (the two-tower's dot product, or the merged retrieval order when there is
+   no two-tower) keeps the best `policy.prerank`;
+3. the multi-task ranker predicts every task for those, and the value model fuses them;
+4. re-ranking builds the page (diversity, creator and sound rules, exploration) and gives each
+   slot its propensity.
+Each day the models retrain on a window of recent logs (`policy.retrain_every_days`). Before
+there are logs (day 0), candidates come from popular, fresh and random, as on a real platform.
+
+With `policy.retrieval_cache` the retrieved candidates of a user are kept for the rest of their
+session (a request-level cache, as serving systems keep): later pages of the session re-rank the
+cached candidates minus what was seen since, instead of retrieving again.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from feedsim.config.schema import Config
+from feedsim.policy.base import FeedPolicy, Page, PlatformContext, Requests
+from feedsim.policy.cold import COLD_SOURCES, ColdCandidates
+from feedsim.policy.random import fill_random
+from feedsim.ranking.ranker import Ranker
+from feedsim.rerank.pipeline import Reranker
+from feedsim.retrieval.base import RetrievalError
+from feedsim.retrieval.retriever import Retriever
+
+log = logging.getLogger("feedsim")
+HISTORY_DAYS = 7
+
+
+class CandidateCache:
+    """Per-user retrieved candidates, valid until the user's session ends or the day does."""
+
+    def __init__(self, n_users: int, width: int):
+        self.ids = np.full((n_users, width), -1, dtype=np.int32)           # (U, C)
+        self.score = np.zeros((n_users, width), dtype=np.float32)
+        self.source = np.zeros((n_users, width), dtype=np.int16)
+        self.valid = np.zeros(n_users, dtype=bool)
+
+    def clear(self) -> None:
+        self.valid[:] = False
+
+    def stale(self, users: np.ndarray, session_index: np.ndarray) -> np.ndarray:
+        """Users whose cache must be refilled: a new session, or nothing cached. (B,) bool"""
+        return (session_index == 0) | ~self.valid[users]
+
+    def store(self, users: np.ndarray, ids: np.ndarray, score: np.ndarray,
+              source: np.ndarray) -> None:
+        self.ids[users], self.score[users], self.source[users] = ids, score, source
+        self.valid[users] = True
+
+    def get(self, users: np.ndarray):
+        return self.ids[users].astype(np.int64), self.score[users], self.source[users]
+
+
+class FypPolicy(FeedPolicy):
+    def __init__(self, ctx: PlatformContext, rng: np.random.Generator, root: Config,
+                 device: str, seeds: dict[str, int]):
+        super().__init__(ctx, rng)
+        self.cfg = root.policy
+        self.retriever = Retriever(root.retrieval, ctx, seeds["retrieval"], device)
+        self.ranker = Ranker(root.ranking, ctx.view, device, seeds["ranking"])
+        self.reranker = Reranker(root.rerank, ctx.page_size)
+        self.cold = ColdCandidates(ctx, root.policy.popular_pool)
+        self.source_names = self.retriever.source_names + tuple(
+            f"cold_{name}" for name in COLD_SOURCES)
+        self.metrics: dict[str, float] = {}
+        self.last_trained = -10**9
+        self.cache = CandidateCache(ctx.view.n_users, root.retrieval.total_candidates) \
+            if root.policy.retrieval_cache else None
+
+    # ------------------------------------------------------------------ daily cadence
+    def begin_day(self, day: int) -> None:
+        self.cold.refresh()
+        self.reranker.begin_day(self.ctx)
+        self.metrics = {}
+        if self.cache is not None:
+            self.cache.clear()
+        if day - self.last_trained < self.cfg.retrain_every_days:
+            return
+        history = self.ctx.training_log(HISTORY_DAYS)
+        if history is None or len(history) == 0:
+            return
+        try:
+            self.retriever.fit()
+        except RetrievalError as exc:                      # too little data for a source yet
+            log.info("fyp day %d: retrieval not trained (%s)", day, exc)
+        if len(history) >= self.ranker.cfg.train.min_rows:
+            self.metrics = self.ranker.fit(history, self.ctx.counters.daily_decay)
+        self.last_trained = day
+
+    def day_metrics(self) -> dict[str, float]:
+        return dict(self.metrics)
+
+    # ------------------------------------------------------------------ serving
+    def candidates(self, requests: Requests):
+        """(ids (B, C), merged score (B, C), source (B, C) into source_names)."""
+        users = requests.user_ids
+        if self.retriever.fitted and self.cache is None:
+            c = self.retriever.retrieve(users)
+            return c.video_ids, c.scores, c.source
+        if self.retriever.fitted:
+            stale = self.cache.stale(users, requests.session_index)
+            if stale.any():
+                c = self.retriever.retrieve(users[stale])
+                self.cache.store(users[stale], c.video_ids, c.scores, c.source)
+            ids, score, source = self.cache.get(users)
+            seen = self.ctx.seen.contains(users, np.maximum(ids, 0))
+            return np.where(seen, -1, ids), np.where(seen, -np.inf, score), source
+        ids, source = self.cold.draw(self.rng, users, self.ranker.cfg.candidates)
+        order = -np.arange(ids.shape[1], dtype=np.float32)[None, :].repeat(ids.shape[0], 0)
+        return ids, order, (source + len(self.retriever.source_names)).astype(np.int16)
+
+    def prerank(self, users: np.ndarray, ids: np.ndarray, score: np.ndarray):
+        """Keep the best `policy.prerank` candidates. Returns (columns (B, P), embeddings or None)."""
+        vectors = self._catalogue_vectors()
+        emb = None
+        if vectors is not None:
+            emb = vectors[np.maximum(ids, 0)]                                      # (B, C, D)
+            user = self.retriever.source("two_tower").user_vectors(users).cpu().numpy()
+            score = np.matmul(emb, user[:, :, None])[..., 0]                       # (B, C)
+        score = np.where(ids >= 0, score, -np.inf)
+        keep = min(self.cfg.prerank, ids.shape[1])
+        cols = np.argsort(-score, axis=1, kind="stable")[:, :keep]                 # (B, P)
+        return cols, None if emb is None else np.take_along_axis(emb, cols[..., None], axis=1)
+
+    def _catalogue_vectors(self) -> np.ndarray | None:
+        if "two_tower" not in self.retriever.source_names:
+            return None
+        tower = self.retriever.source("two_tower")
+        return tower.catalogue_vectors() if tower.fitted else None
+
+    def serve(self, requests: Requests) -> Page:
+        users = requests.user_ids
+        ids, merged, source = self.candidates(requests)
+        cols, emb = self.prerank(users, ids, merged)
+        ids, source = (np.take_along_axis(a, cols, axis=1) for a in (ids, source))
+        preds, fused = {}, np.take_along_axis(merged, cols, axis=1)
+        if self.ranker.fitted:
+            scores = self.ranker.score(users, np.maximum(ids, 0), requests.hour,
+                                       requests.session_index, requests.day,
+                                       self.ctx.counters.recent)
+            preds, fused = scores.preds, scores.score
+        fused = np.where(ids >= 0, fused, -np.inf).astype(np.float32)
+        slate = self.reranker.slate(self.ctx, users, ids, fused, source, emb)
+        result = self.reranker.rerank(slate, self.rng)
+        safe = np.maximum(result.columns, 0)
+        extras = {f"pred_{t}": np.where(result.columns >= 0, np.take_along_axis(p, safe, 1),
+                                        np.nan).astype(np.float32) for t, p in preds.items()}
+        page = result.page(extras)
+        picked, src, prop = page.video_ids.copy(), page.source.copy(), page.propensity.copy()
+        fill_random(self.ctx, self.rng, requests, picked, src, prop,
+                    random_source=self.source_names.index("cold_random"))
+        return Page(picked, src, prop, page.score, page.extras)
