@@ -7,7 +7,7 @@ ARGS ?=
 RUN ?=
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: help install run test test-all bench clean
+.PHONY: help install run test test-all bench ab sweep clean
 
 help:  ## List every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,12 @@ test: $(STAMP)  ## Run the test suite (slow and GPU tests excluded)
 
 test-all: $(STAMP)  ## Run every test, slow and GPU ones included (GPU tests skip without CUDA)
 	$(BIN)/python -m pytest -m "" $(ARGS)
+
+ab: $(STAMP)  ## Run an A/B experiment: make ab EXP=popular_vs_random
+	$(BIN)/python -m feedsim.experiment experiment=$(or $(EXP),popular_vs_random) $(ARGS)
+
+sweep: $(STAMP)  ## A small multirun (tiny world, random vs popular) gathered into sweep_summary.parquet
+	$(BIN)/python -m feedsim -m world=tiny loop.days=2 policy=random,popular hydra/callbacks=sweep_summary $(ARGS)
 
 bench: $(STAMP)  ## Benchmark the behaviour model and the day loop; writes bench.json
 	$(BIN)/python -m feedsim.bench $(ARGS)
