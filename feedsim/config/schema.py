@@ -100,7 +100,7 @@ class PolicyConfig:
     popular_halflife_days: float = 1.0
     popular_pool: int = 2_000
     oracle_candidates: int = 200
-    prerank: int = 64                  # fyp: candidates kept by the cheap pre-rank for the ranker
+    prerank: int = 24                  # fyp: candidates kept by the cheap pre-rank for the ranker
     retrain_every_days: int = 1        # fyp: retrain retrieval and ranking every N days
     retrieval_cache: bool = True       # fyp: keep a user's retrieved candidates for the session
     exclude_seen: bool = True

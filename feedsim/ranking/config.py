@@ -30,15 +30,15 @@ def _require(ok: bool, key: str, allowed: str, value) -> None:
 class TrainConfig:
     """Mini-batch training from the last `days` of logs, validated on the latest day."""
     days: int = 3
-    max_rows: int = 400_000          # newest rows kept per fit (0 = all)
+    max_rows: int = 150_000          # newest rows kept per fit (0 = all)
     batch_size: int = 1024
-    epochs: int = 4
+    epochs: int = 2
     patience: int = 1                # epochs without validation improvement before stopping
     lr: float = 0.003
     sparse_lr: float = 0.01
     sparse_embeddings: bool = True   # nn.Embedding(sparse=True) + SparseAdam for the id tables
     weight_decay: float = 0.0
-    threads: int = 1                 # torch intra-op threads while fitting/scoring (0 = as is)
+    threads: int = 2                 # torch intra-op threads while fitting/scoring (0 = as is)
     checkpoint_dir: str = ""         # "" = keep the best state in memory only
     min_rows: int = 200              # fewer logged rows than this: refuse to fit
 
