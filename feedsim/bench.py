@@ -129,7 +129,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", default="10000,100000,1000000",
                         help="world sizes (users) of the behaviour scaling curve")
-    parser.add_argument("--e2e-sizes", default="10000,100000", help="users of end-to-end days")
+    parser.add_argument("--e2e-sizes", default="10000,100000",
+                        help="users of end-to-end days under the popular baseline")
+    parser.add_argument("--fyp-sizes", default="10000",
+                        help="users of end-to-end days under the full fyp feed")
     parser.add_argument("--no-stages", action="store_true", help="skip retrieval and ranking")
     parser.add_argument("--out", default="bench.json")
     args = parser.parse_args(argv)
@@ -138,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
         figures += behaviour_figures(n, args.repeats)
     for n in (int(x) for x in args.e2e_sizes.split(",") if x):
         figures += end_to_end_figures(n, max(2, args.repeats // 2 if n > 10_000 else args.repeats))
+    for n in (int(x) for x in args.fyp_sizes.split(",") if x):
+        figures += end_to_end_figures(n, 2, policy="fyp")
     if not args.no_stages:
         figures += stage_figures(args.repeats)
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6

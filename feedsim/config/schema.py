@@ -102,7 +102,8 @@ class PolicyConfig:
     oracle_candidates: int = 200
     prerank: int = 24                  # fyp: candidates kept by the cheap pre-rank for the ranker
     retrain_every_days: int = 1        # fyp: retrain retrieval and ranking every N days
-    retrieval_cache: bool = True       # fyp: keep a user's retrieved candidates for the session
+    retrieval_cache: str = "day"       # fyp: request | session | day (see feedsim/policy/fyp.py)
+    refill_below: int = 100            # fyp, day cache: retrieve again below this many unseen
     exclude_seen: bool = True
 
 
@@ -124,6 +125,7 @@ class Config:
     seed: int = 0
     device: str = "auto"
     overwrite: bool = False
+    resume: bool = False               # continue the run in the run directory from its checkpoint
     world: WorldConfig = field(default_factory=WorldConfig)
     behavior: BehaviorConfig = field(default_factory=BehaviorConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)

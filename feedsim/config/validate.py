@@ -17,7 +17,8 @@ POSITIVE_INTS = {
     "world": ("n_users", "n_creators", "n_videos", "n_topics", "style_dim", "n_sounds"),
     "loop": ("days", "page_size", "max_pages_per_session", "seen_window"),
     "behavior": ("creator_buckets", "threads"),
-    "policy": ("popular_pool", "oracle_candidates", "prerank", "retrain_every_days"),
+    "policy": ("popular_pool", "oracle_candidates", "prerank", "retrain_every_days",
+               "refill_below"),
 }
 POSITIVE_FLOATS = {
     "world": ("interest_concentration", "activity_sigma", "follower_median", "follower_tail_alpha",
@@ -104,10 +105,14 @@ def validate_config(cfg: Config) -> None:
     for key, value in _walk_floats(cfg, ""):
         _check(math.isfinite(value), key, "a finite number", value)
     _check(cfg.device in DEVICES, "device", "one of " + "|".join(DEVICES), cfg.device)
+    _check(not (cfg.resume and cfg.overwrite), "overwrite",
+           "false with resume=true (resume continues a run, overwrite replaces it)", True)
     _check_ranges(cfg)
     _check_world(cfg)
     _check_behavior(cfg)
     from feedsim.policy import POLICIES  # late import: policies import the config package
+    _check(cfg.policy.retrieval_cache in ("request", "session", "day"), "policy.retrieval_cache",
+           "one of request|session|day", cfg.policy.retrieval_cache)
     _check(cfg.policy.name in POLICIES, "policy.name", "one of " + "|".join(sorted(POLICIES)),
            cfg.policy.name)
     from feedsim.world.memory import check_fits  # late import for the same reason

@@ -10,9 +10,10 @@ Stage by stage, for a whole batch of requests at once:
 Each day the models retrain on a window of recent logs (`policy.retrain_every_days`). Before
 there are logs (day 0), candidates come from popular, fresh and random, as on a real platform.
 
-With `policy.retrieval_cache` the retrieved candidates of a user are kept for the rest of their
-session (a request-level cache, as serving systems keep): later pages of the session re-rank the
-cached candidates minus what was seen since, instead of retrieving again.
+`policy.retrieval_cache` trades freshness for speed: `request` retrieves for every page;
+`session` keeps a user's retrieved candidates for the rest of the session; `day` keeps them for
+the day until fewer than `policy.refill_below` unseen candidates remain. Cached candidates are
+re-ranked minus what was seen since, with up-to-date ranker features.
 """
 from __future__ import annotations
 
@@ -45,9 +46,13 @@ class CandidateCache:
     def clear(self) -> None:
         self.valid[:] = False
 
-    def stale(self, users: np.ndarray, session_index: np.ndarray) -> np.ndarray:
-        """Users whose cache must be refilled: a new session, or nothing cached. (B,) bool"""
-        return (session_index == 0) | ~self.valid[users]
+    def stale(self, users: np.ndarray, session_index: np.ndarray, per_session: bool) -> np.ndarray:
+        """Users whose cache must be refilled: nothing cached, or a new session. (B,) bool"""
+        return ~self.valid[users] | (per_session & (session_index == 0))
+
+    def drain(self, users: np.ndarray, unseen: np.ndarray, refill_below: int) -> None:
+        """Invalidate users with fewer than `refill_below` unseen candidates left."""
+        self.valid[users[unseen < refill_below]] = False
 
     def store(self, users: np.ndarray, ids: np.ndarray, score: np.ndarray,
               source: np.ndarray) -> None:
@@ -72,7 +77,7 @@ class FypPolicy(FeedPolicy):
         self.metrics: dict[str, float] = {}
         self.last_trained = -10**9
         self.cache = CandidateCache(ctx.view.n_users, root.retrieval.total_candidates) \
-            if root.policy.retrieval_cache else None
+            if root.policy.retrieval_cache != "request" else None
 
     # ------------------------------------------------------------------ daily cadence
     def begin_day(self, day: int) -> None:
@@ -105,12 +110,14 @@ class FypPolicy(FeedPolicy):
             c = self.retriever.retrieve(users)
             return c.video_ids, c.scores, c.source
         if self.retriever.fitted:
-            stale = self.cache.stale(users, requests.session_index)
+            per_session = self.cfg.retrieval_cache == "session"
+            stale = self.cache.stale(users, requests.session_index, per_session)
             if stale.any():
                 c = self.retriever.retrieve(users[stale])
                 self.cache.store(users[stale], c.video_ids, c.scores, c.source)
             ids, score, source = self.cache.get(users)
             seen = self.ctx.seen.contains(users, np.maximum(ids, 0))
+            self.cache.drain(users, ((ids >= 0) & ~seen).sum(axis=1), self.cfg.refill_below)
             return np.where(seen, -1, ids), np.where(seen, -np.inf, score), source
         ids, source = self.cold.draw(self.rng, users, self.ranker.cfg.candidates)
         order = -np.arange(ids.shape[1], dtype=np.float32)[None, :].repeat(ids.shape[0], 0)
@@ -121,7 +128,7 @@ class FypPolicy(FeedPolicy):
         vectors = self._catalogue_vectors()
         emb = None
         if vectors is not None:
-            emb = vectors[np.maximum(ids, 0)]                                      # (B, C, D)
+            emb = np.take(vectors, np.maximum(ids, 0), axis=0)                     # (B, C, D)
             user = self.retriever.source("two_tower").user_vectors(users).cpu().numpy()
             score = np.matmul(emb, user[:, :, None])[..., 0]                       # (B, C)
         score = np.where(ids >= 0, score, -np.inf)

@@ -30,7 +30,7 @@ def _require(ok: bool, key: str, allowed: str, value) -> None:
 class TrainConfig:
     """Mini-batch training from the last `days` of logs, validated on the latest day."""
     days: int = 3
-    max_rows: int = 150_000          # newest rows kept per fit (0 = all)
+    max_rows: int = 80_000          # newest rows kept per fit (0 = all)
     batch_size: int = 1024
     epochs: int = 2
     patience: int = 1                # epochs without validation improvement before stopping

@@ -16,6 +16,7 @@ class TwoTowerConfig:
     dim: int = 64
     hidden: int = 128
     epochs: int = 1                  # per daily retrain
+    max_samples: int = 100_000       # newest positive impressions trained on per fit (0 = all)
     batch_size: int = 1024
     lr: float = 0.01                # dense parameters (Adam)
     sparse_lr: float = 0.03         # embedding tables (SparseAdam when sparse=true)

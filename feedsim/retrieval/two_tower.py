@@ -112,6 +112,8 @@ class TwoTowerSource(Source):
         if pos.size == 0:
             raise EmptyLogError(f"retrieval source {self.name!r}: the log holds no positive "
                                 "impressions (valid plays) to learn from")
+        if self.cfg.max_samples > 0:
+            pos = pos[-self.cfg.max_samples:]                # the log is oldest first
         self.vocab = Vocab.of(self.view, self.cfg)
         self.known = np.zeros(self.vocab.videos, bool)
         self.known[log.video_id[pos]] = True
