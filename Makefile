@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
+WORLD ?= small
 RUN ?=
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: help install run test test-all bench ab sweep clean
+.PHONY: help install run test test-all bench ab sweep explain report lessons clean
 
 help:  ## List every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -21,8 +22,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create .venv (when absent) and install feedsim with its dependencies
 
-run: $(STAMP)  ## Run the default experiment (default world, 3 days) and print its metrics table
-	$(BIN)/python -m feedsim $(ARGS)
+run: $(STAMP)  ## Run the default experiment (fyp feed, 3 days, WORLD=small) and print its metrics
+	$(BIN)/python -m feedsim world=$(WORLD) $(ARGS)
 
 test: $(STAMP)  ## Run the test suite (slow and GPU tests excluded)
 	$(BIN)/python -m pytest $(ARGS)
@@ -38,6 +39,15 @@ sweep: $(STAMP)  ## A small multirun (tiny world, random vs popular) gathered in
 
 bench: $(STAMP)  ## Benchmark the behaviour model and the day loop; writes bench.json
 	$(BIN)/python -m feedsim.bench $(ARGS)
+
+explain: $(STAMP)  ## Why this page? Trace one request: make explain ARGS="world=tiny day=2 user=5 request=0"
+	$(BIN)/python -m feedsim.explain $(ARGS)
+
+report: $(STAMP)  ## (Re)write a run's self-contained report.html: make report RUN=outputs/<date>/<time>
+	$(BIN)/python -m feedsim.report $(RUN) $(ARGS)
+
+lessons: $(STAMP)  ## Run every lesson in docs/lessons top to bottom: make lessons ARGS=funnel runs one
+	$(BIN)/python -m feedsim.report.lessons $(ARGS)
 
 clean:  ## Remove outputs, caches and the virtual environment
 	rm -rf outputs multirun .pytest_cache $(VENV) bench.json
