@@ -71,12 +71,16 @@ def behaviour_figures(n_users: int, repeats: int) -> list[dict]:
     video_rows = rng.random((world.videos.n, 16), dtype=np.float32)
     user_rows = rng.random((n_users, 16), dtype=np.float32)
     work = n_users * PAGE
+    model = timed(lambda: behavior.sample(users, pages, rng), repeats)
     ours = timed(lambda: behavior.respond(users, pages), repeats)
     ref = timed(lambda: reference_response(rng, video_rows, user_rows, users, pages), repeats)
     ratio = float(np.median(ref) / np.median(ours))
     device = cpu_device()
-    return [figure(f"behaviour impressions/s @ {n_users:,} users", work, ours, "impressions/s",
-                   device, ratio_to_reference=ratio, threads=cfg.behavior.threads),
+    return [figure(f"response model impressions/s @ {n_users:,} users", work, model,
+                   "impressions/s", device, threads=cfg.behavior.threads,
+                   ratio_to_reference=float(np.median(ref) / np.median(model))),
+            figure(f"behaviour step (with state) impressions/s @ {n_users:,} users", work, ours,
+                   "impressions/s", device, ratio_to_reference=ratio, threads=cfg.behavior.threads),
             figure(f"bare-numpy reference @ {n_users:,} users", work, ref, "impressions/s", device)]
 
 

@@ -135,3 +135,14 @@ def test_return_probability_follows_satisfaction(seed):
     update_return(happy.state, world.users, active, cfg.behavior)
     update_return(sad.state, world.users, active, cfg.behavior)
     assert happy.state.return_p.mean() > sad.state.return_p.mean() + 0.15
+
+
+def test_sampling_outcomes_leaves_state_untouched():
+    world, beh, cfg = make(6)
+    rng = np.random.default_rng(3)
+    users, pages = random_pages(rng, world, 200)
+    before = beh.state.exposure_raw.copy(), beh.state.temper.copy()
+    out = beh.sample(users, pages, np.random.default_rng(4))
+    assert out.viewed[:, 0].all()
+    assert np.array_equal(before[0], beh.state.exposure_raw)
+    assert np.array_equal(before[1], beh.state.temper)

@@ -52,13 +52,22 @@ class Behavior:
 
     def respond(self, user_ids: np.ndarray, video_ids: np.ndarray) -> Outcomes:
         """Users (B,) watch their pages (B, K); state and follows update. Returns outcomes."""
+        return self._sharded(user_ids, video_ids, update=True)
+
+    def sample(self, user_ids: np.ndarray, video_ids: np.ndarray,
+               rng: np.random.Generator) -> Outcomes:
+        """What users (B,) would do with pages (B, K), drawn from `rng`; no state changes."""
+        return self._sharded(user_ids, video_ids, update=False, rng=rng)
+
+    def _sharded(self, user_ids, video_ids, update: bool, rng=None) -> Outcomes:
+        rng = self.rng if rng is None else rng
         shards = self._shards(user_ids.shape[0])
         if len(shards) == 1:
-            return self._respond(self.rng, user_ids, video_ids)
-        seeds = self.rng.integers(0, 2**63 - 1, size=len(shards))
+            return self._respond(rng, user_ids, video_ids, update)
+        seeds = rng.integers(0, 2**63 - 1, size=len(shards))
         parts = list(_pool(len(shards)).map(
             lambda job: self._respond(np.random.default_rng(job[0]), user_ids[job[1]],
-                                      video_ids[job[1]]), zip(seeds, shards)))
+                                      video_ids[job[1]], update), zip(seeds, shards)))
         return Outcomes(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
                            for f in fields(Outcomes)})
 
@@ -68,11 +77,13 @@ class Behavior:
         return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
     def _respond(self, rng: np.random.Generator, user_ids: np.ndarray,
-                 video_ids: np.ndarray) -> Outcomes:
+                 video_ids: np.ndarray, update: bool = True) -> Outcomes:
         d = compute_drivers(self.world, self.state, self.cfg, user_ids, video_ids)
         s = self.state
         out = respond(rng, d, self.world.users, user_ids, s.temper[user_ids],
                       s.session_videos[user_ids], self.cfg)
+        if not update:
+            return out
         s.record_views(user_ids, d.topic, d.creator, out.viewed, self.cfg.boredom_decay)
         s.temper[user_ids] = out.temper
         s.day_utility[user_ids] += out.utility.sum(axis=1)
