@@ -16,11 +16,16 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from feedsim.config import Config, ConfigError, register_schemas, validate_config
+from feedsim.device import DeviceError, resolve_device
 from feedsim.logs.schema import LogSchemaError
 from feedsim.loop import RunDirError, run
+from feedsim.loop.checkpoint import CheckpointError, check_resume
+from feedsim.ranking.config import RankingConfigError
+from feedsim.rerank.config import RerankConfigError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
-USER_ERRORS = (ConfigError, RunDirError, LogSchemaError)
+USER_ERRORS = (ConfigError, RunDirError, LogSchemaError, DeviceError, CheckpointError,
+               RankingConfigError, RerankConfigError)
 log = logging.getLogger("feedsim")
 
 
@@ -57,6 +62,15 @@ def _discard_if_empty(out_dir: Path) -> None:
         pass
 
 
+def check_outputs(out_dir: Path, cfg: Config) -> None:
+    """A new run needs a directory free of runs; a resume needs a sound, matching checkpoint."""
+    if cfg.resume:
+        check_resume(out_dir, cfg)
+    else:
+        from feedsim.loop.runner import check_run_dir
+        check_run_dir(out_dir, cfg.overwrite)
+
+
 register_schemas()
 
 
@@ -66,8 +80,8 @@ def app(dcfg: DictConfig) -> None:
     try:
         cfg = to_config(dcfg)
         validate_config(cfg)
-        from feedsim.loop.runner import check_run_dir
-        check_run_dir(out_dir, cfg.overwrite)
+        resolve_device(cfg.device)
+        check_outputs(out_dir, cfg)
     except USER_ERRORS as exc:
         _discard_if_empty(out_dir)
         fail(str(exc))

@@ -107,6 +107,10 @@ def validate_config(cfg: Config) -> None:
     _check(cfg.device in DEVICES, "device", "one of " + "|".join(DEVICES), cfg.device)
     _check(not (cfg.resume and cfg.overwrite), "overwrite",
            "false with resume=true (resume continues a run, overwrite replaces it)", True)
+    _check(0 <= cfg.seed < 2**63, "seed", "an integer in [0, 2**63)", cfg.seed)
+    _check(cfg.behavior.threads <= 256, "behavior.threads", "at most 256", cfg.behavior.threads)
+    _check(cfg.loop.page_size <= min(100, cfg.world.n_videos), "loop.page_size",
+           "at most 100 and at most world.n_videos", cfg.loop.page_size)
     _check_ranges(cfg)
     _check_world(cfg)
     _check_behavior(cfg)

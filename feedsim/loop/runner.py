@@ -24,6 +24,7 @@ from feedsim.config.schema import Config
 from feedsim.logs import ImpressionStore, SeenHistory, VideoCounters
 from feedsim.logs.counters import VALID_PLAY_S
 from feedsim.logs.store import atomic_write_table
+from feedsim.loop import checkpoint
 from feedsim.loop.day import Arm, DayLoop, DayResult
 from feedsim.metrics.ecosystem import SMALL_CREATOR, TRENDING, EcosystemView, ecosystem_metrics
 from feedsim.metrics.online import day_metrics
@@ -32,7 +33,8 @@ from feedsim.rng import Streams
 from feedsim.world import World
 
 log = logging.getLogger("feedsim")
-RUN_MARKERS = ("summary.json", "metrics.parquet", "impressions")
+RUN_MARKERS = ("summary.json", "metrics.parquet", "impressions", "checkpoint.pkl")
+WALL_CLOCK_METRICS = ("offline/train_samples_per_s",)   # kept out of metrics.parquet
 LOG_MEMORY_DAYS = 7
 
 
@@ -175,20 +177,37 @@ class Simulation:
 def run(cfg: Config, out_dir: Path) -> pd.DataFrame:
     """Run `cfg.loop.days` days, writing every output into `out_dir`. Returns the metrics."""
     out_dir = Path(out_dir)
-    check_run_dir(out_dir, cfg.overwrite)
     start = time.perf_counter()
-    sim = Simulation(cfg, out_dir)
-    days = tqdm(range(cfg.loop.days), desc="days", unit="day",
+    if cfg.resume:                                   # continue from the last checkpoint
+        sim, checkpointer = checkpoint.resume(out_dir, cfg)
+        log.info(f"resuming {out_dir} at day {sim.world.day}")
+    else:
+        check_run_dir(out_dir, cfg.overwrite)
+        checkpoint.discard_stale(out_dir)
+        sim, checkpointer = Simulation(cfg, out_dir), checkpoint.Checkpointer(out_dir, cfg)
+    days = tqdm(range(sim.world.day, cfg.loop.days), desc="days", unit="day",
                 disable=not (cfg.loop.progress and sys.stderr.isatty()))
     for _ in days:
         result = sim.step_day()
         frame = sim.metrics_frame()
-        atomic_write_table(pa.Table.from_pandas(frame, preserve_index=False),
-                           out_dir / "metrics.parquet")
+        write_metrics(out_dir, frame)
+        checkpointer.save(sim, time.perf_counter() - start)
         log.info(day_line(frame, sim.world.day - 1, len(result.log)))
     frame = sim.metrics_frame()
-    write_summary(out_dir, cfg, frame, time.perf_counter() - start)
+    write_metrics(out_dir, frame)
+    write_summary(out_dir, cfg, frame, checkpointer.wall_s + time.perf_counter() - start)
+    from feedsim.report.html import safe_write_report              # teaching: report.html
+    safe_write_report(out_dir, sim)
     return frame
+
+
+def write_metrics(out_dir: Path, frame: pd.DataFrame) -> None:
+    """metrics.parquet (deterministic for a seed) and timings.parquet (wall-clock rates)."""
+    timing = frame.metric.isin(WALL_CLOCK_METRICS)
+    for name, part in (("metrics.parquet", frame[~timing]), ("timings.parquet", frame[timing])):
+        if name == "metrics.parquet" or len(part):
+            atomic_write_table(pa.Table.from_pandas(part.reset_index(drop=True),
+                                                    preserve_index=False), out_dir / name)
 
 
 def day_line(frame: pd.DataFrame, day: int, n_impressions: int) -> str:
