@@ -39,13 +39,13 @@ def test_cli_runs_and_writes_every_output(tmp_path):
 
 def test_cli_refuses_a_directory_that_holds_a_run(tmp_path):
     out = tmp_path / "run"
-    assert feedsim("world=tiny", "loop.days=1", f"hydra.run.dir={out}").returncode == 0
+    fast = ("world=tiny", "loop.days=1", "policy=popular", "loop.report=false")
+    assert feedsim(*fast, f"hydra.run.dir={out}").returncode == 0
     before = (out / "impressions/day_0000.parquet").read_bytes()
-    proc = feedsim("world=tiny", "loop.days=1", "seed=5", f"hydra.run.dir={out}")
+    proc = feedsim(*fast, "seed=5", f"hydra.run.dir={out}")
     assert proc.returncode == 2 and "already holds a run" in proc.stderr
     assert (out / "impressions/day_0000.parquet").read_bytes() == before
-    assert feedsim("world=tiny", "loop.days=1", "seed=5", "overwrite=true",
-                   f"hydra.run.dir={out}").returncode == 0
+    assert feedsim(*fast, "seed=5", "overwrite=true", f"hydra.run.dir={out}").returncode == 0
 
 
 def test_damaged_and_foreign_logs_fail_naming_the_file(tmp_path):

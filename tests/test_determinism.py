@@ -13,14 +13,14 @@ def log_bytes(out_dir):
 
 
 def test_same_seed_gives_byte_identical_logs(tmp_path):
-    cfg = tiny_config("loop.days=2", "policy=random")
+    cfg = tiny_config("loop.days=2", "policy=random", "loop.report=false")
     run(cfg, tmp_path / "a")
     run(cfg, tmp_path / "b")
     a, b = log_bytes(tmp_path / "a"), log_bytes(tmp_path / "b")
     assert len(a) == 2 and a == b
     assert (tmp_path / "a" / "metrics.parquet").read_bytes() == \
         (tmp_path / "b" / "metrics.parquet").read_bytes()
-    other = tiny_config("loop.days=2", "policy=random", "seed=1")
+    other = tiny_config("loop.days=2", "policy=random", "seed=1", "loop.report=false")
     run(other, tmp_path / "c")
     assert log_bytes(tmp_path / "c") != a
 

@@ -26,7 +26,8 @@ def test_presets_serve_eligible_pages_on_a_real_context(tiny_logged_sim, preset)
     cfg = load_config([f"rerank={preset}"]).rerank
     reranker = Reranker(cfg, ctx.page_size)
     reranker.begin_day(ctx)
-    users, cands, score, source = _requests(tiny_logged_sim)
+    # enough candidates that even a heavy user (512 seen in a 1,500-video world) has 6 valid
+    users, cands, score, source = _requests(tiny_logged_sim, c=200)
     result = reranker.rerank(reranker.slate(ctx, users, cands, score, source),
                              np.random.default_rng(1))
     page = result.page()

@@ -116,6 +116,7 @@ class LoopConfig:
     seen_window: int = 512             # recently served videos remembered per user
     regret_sample: float = 0.05        # share of requests also served by the oracle for regret
     write_impressions: bool = True
+    report: bool = True                # write report.html at the end of the run
     progress: bool = True
 
 

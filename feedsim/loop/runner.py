@@ -196,8 +196,9 @@ def run(cfg: Config, out_dir: Path) -> pd.DataFrame:
     frame = sim.metrics_frame()
     write_metrics(out_dir, frame)
     write_summary(out_dir, cfg, frame, checkpointer.wall_s + time.perf_counter() - start)
-    from feedsim.report.html import safe_write_report              # teaching: report.html
-    safe_write_report(out_dir, sim)
+    if cfg.loop.report:
+        from feedsim.report.html import safe_write_report          # teaching: report.html
+        safe_write_report(out_dir, sim)
     return frame
 
 
