@@ -18,7 +18,8 @@ from feedsim.ranking.config import TrainConfig
 from feedsim.ranking.heads import Heads
 from feedsim.ranking.models import ModelSpec, build_model
 from feedsim.ranking.tasks import WatchTarget
-from feedsim.ranking.train import FitResult, Tensors, _epoch, _optimizers, torch_threads
+from feedsim.device import torch_threads
+from feedsim.ranking.train import FitResult, Tensors, _epoch, _optimizers
 
 TASKS = ["watch", "long_view", "like", "comment", "share", "follow", "skip"]
 ROWS, VOCAB, FIELDS, DENSE, BATCH = 32_768, 60_000, 14, 32, 1024

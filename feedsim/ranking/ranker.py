@@ -22,7 +22,8 @@ from feedsim.ranking.heads import Heads
 from feedsim.ranking.history import UserHistory
 from feedsim.ranking.models import ModelSpec, build_model
 from feedsim.ranking.tasks import WatchTarget, labels
-from feedsim.ranking.train import EVAL_BATCH, FitResult, Tensors, fit, torch_threads
+from feedsim.device import torch_threads
+from feedsim.ranking.train import EVAL_BATCH, FitResult, Tensors, fit
 
 VAL_SHARE_ONE_DAY = 0.2
 

@@ -10,7 +10,6 @@ checkpoint directory only when every parameter is finite.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import os
@@ -105,19 +104,6 @@ def _epoch(model, heads, opts, data: Tensors, batch_size: int, gen: torch.Genera
             opt.step()
         total, steps = total + loss.detach(), steps + 1
     return float(total) / max(steps, 1)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run with `n` intra-op threads (0 = unchanged), restoring the previous setting: on
-    shared cores one thread avoids OpenMP spin contention, which costs up to 10x."""
-    before = torch.get_num_threads()
-    if n > 0:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def save_checkpoint(model: RankingModel, directory: str, name: str = "ranker.pt") -> bool:

@@ -10,13 +10,13 @@ Embedding tables are sparse (SparseAdam), the small MLPs dense (Adam).
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from feedsim.device import torch_threads
 from feedsim.logs import ImpressionBatch
 from feedsim.retrieval.base import Candidates, EmptyLogError, Source, positive_weights, recent_positives
 from feedsim.retrieval.config import TwoTowerConfig
@@ -82,18 +82,6 @@ def in_batch_loss(u: torch.Tensor, v: torch.Tensor, vid: torch.Tensor, log_q: to
     target = torch.arange(vid.shape[0], device=vid.device)
     loss = F.cross_entropy(logits, target, reduction="none")                 # (B,)
     return (loss * weight).sum() / weight.sum()
-
-
-@contextmanager
-def torch_threads(n: int):
-    """Run with n intra-op torch threads (0: unchanged), restoring the previous setting."""
-    before = torch.get_num_threads()
-    if n > 0:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class TwoTowerSource(Source):
