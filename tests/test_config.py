@@ -44,6 +44,9 @@ def test_world_presets_are_ordered_by_size():
     ("device=tpu", "device"),
     ("policy.name=nonsense", "policy.name"),
     ("world.n_users=200000000", "world"),
+    ("retrieval.total_candidates=0", "retrieval.total_candidates"),
+    ("retrieval.two_tower.dim=0", "retrieval.two_tower.dim"),
+    ("world.max_memory_gb=1e9", "world.max_memory_gb"),
 ])
 def test_invalid_values_name_their_key(override, key):
     with pytest.raises(ConfigError) as err:

@@ -85,6 +85,16 @@ def _check_behavior(cfg: Config) -> None:
     _check(buckets & (buckets - 1) == 0, "behavior.creator_buckets", "a power of two", buckets)
 
 
+def _check_stages(cfg: Config) -> None:
+    """Sizes of the platform stages that their own schemas leave open."""
+    r = cfg.retrieval
+    _check(r.total_candidates > 0, "retrieval.total_candidates", "a positive integer",
+           r.total_candidates)
+    _check(r.two_tower.dim > 0, "retrieval.two_tower.dim", "a positive integer", r.two_tower.dim)
+    _check(cfg.world.max_memory_gb <= 4096, "world.max_memory_gb", "at most 4096 (GB)",
+           cfg.world.max_memory_gb)
+
+
 def _check_world(cfg: Config) -> None:
     world = cfg.world
     unknown = [m for m in world.markets if m not in MARKETS]
@@ -114,6 +124,7 @@ def validate_config(cfg: Config) -> None:
     _check_ranges(cfg)
     _check_world(cfg)
     _check_behavior(cfg)
+    _check_stages(cfg)
     from feedsim.policy import POLICIES  # late import: policies import the config package
     _check(cfg.policy.retrieval_cache in ("request", "session", "day"), "policy.retrieval_cache",
            "one of request|session|day", cfg.policy.retrieval_cache)
