@@ -70,3 +70,17 @@ def test_any_batch_of_requests_gets_valid_pages(fyp_sim, seed):
     assert not fyp_sim.world.videos.moderated[ids].any()
     assert not fyp_sim.ctx.seen.contains(users, ids).any()
     assert ((page.propensity > 0) & (page.propensity <= 1)).all()
+
+
+def test_prerank_keeps_every_sources_best_candidates(fyp_sim):
+    policy = fyp_sim.arms[0].policy
+    rng = np.random.default_rng(0)
+    users = np.arange(8)
+    ids = rng.integers(0, fyp_sim.world.videos.n, (8, 60))
+    source = np.repeat(np.arange(3, dtype=np.int16), 20)[None, :].repeat(8, 0)
+    score = np.where(source == 0, 10.0, 0.0) + rng.random((8, 60))   # source 0 dominates
+    policy.cfg.prerank_per_source = 3
+    cols, _ = policy.prerank(users, ids, score.astype(np.float32), source)
+    kept = np.take_along_axis(source, cols, axis=1)
+    for s in range(3):                                       # whatever the pre-rank scores
+        assert ((kept == s).sum(1) >= 3).all()

@@ -100,6 +100,7 @@ class PolicyConfig:
     popular_halflife_days: float = 1.0
     popular_pool: int = 2_000
     oracle_candidates: int = 200
+    prerank_per_source: int = 1        # fyp: pre-rank slots reserved for each source's best
     prerank: int = 24                  # fyp: candidates kept by the cheap pre-rank for the ranker
     retrain_every_days: int = 1        # fyp: retrain retrieval and ranking every N days
     retrieval_cache: str = "day"       # fyp: request | session | day (see feedsim/policy/fyp.py)

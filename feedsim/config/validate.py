@@ -125,6 +125,8 @@ def validate_config(cfg: Config) -> None:
     _check_world(cfg)
     _check_behavior(cfg)
     _check_stages(cfg)
+    _check(cfg.policy.prerank_per_source >= 0, "policy.prerank_per_source", ">= 0",
+           cfg.policy.prerank_per_source)
     from feedsim.policy import POLICIES  # late import: policies import the config package
     _check(cfg.policy.retrieval_cache in ("request", "session", "day"), "policy.retrieval_cache",
            "one of request|session|day", cfg.policy.retrieval_cache)

@@ -123,8 +123,12 @@ class FypPolicy(FeedPolicy):
         order = -np.arange(ids.shape[1], dtype=np.float32)[None, :].repeat(ids.shape[0], 0)
         return ids, order, (source + len(self.retriever.source_names)).astype(np.int16)
 
-    def prerank(self, users: np.ndarray, ids: np.ndarray, score: np.ndarray):
-        """Keep the best `policy.prerank` candidates. Returns (columns (B, P), embeddings or None)."""
+    def prerank(self, users: np.ndarray, ids: np.ndarray, score: np.ndarray,
+                source: np.ndarray | None = None):
+        """Keep the best `policy.prerank` candidates, at least `policy.prerank_per_source` of
+        each retrieval source (so a dot-product pre-rank cannot silence the other sources).
+
+        Returns (columns (B, P), embeddings (B, P, D) or None)."""
         vectors = self._catalogue_vectors()
         emb = None
         if vectors is not None:
@@ -133,8 +137,22 @@ class FypPolicy(FeedPolicy):
             score = np.matmul(emb, user[:, :, None])[..., 0]                       # (B, C)
         score = np.where(ids >= 0, score, -np.inf)
         keep = min(self.cfg.prerank, ids.shape[1])
-        cols = np.argsort(-score, axis=1, kind="stable")[:, :keep]                 # (B, P)
+        boost = self._reserved(score, source) if source is not None else 0.0
+        cols = np.argsort(-(score + boost), axis=1, kind="stable")[:, :keep]       # (B, P)
         return cols, None if emb is None else np.take_along_axis(emb, cols[..., None], axis=1)
+
+    def _reserved(self, score: np.ndarray, source: np.ndarray) -> np.ndarray:
+        """A large bonus (B, C) on each source's own best `prerank_per_source` candidates."""
+        per = self.cfg.prerank_per_source
+        bonus = np.zeros(score.shape, dtype=np.float64)
+        if per <= 0:
+            return bonus
+        for s in np.unique(source):                      # a loop over a handful of sources
+            mine = np.where(source == s, score, -np.inf)
+            best = np.argsort(-mine, axis=1, kind="stable")[:, :per]               # (B, per)
+            ok = np.isfinite(np.take_along_axis(mine, best, axis=1))
+            np.put_along_axis(bonus, best, np.where(ok, 1e6, 0.0), axis=1)
+        return bonus
 
     def _catalogue_vectors(self) -> np.ndarray | None:
         if "two_tower" not in self.retriever.source_names:
@@ -145,7 +163,7 @@ class FypPolicy(FeedPolicy):
     def serve(self, requests: Requests) -> Page:
         users = requests.user_ids
         ids, merged, source = self.candidates(requests)
-        cols, emb = self.prerank(users, ids, merged)
+        cols, emb = self.prerank(users, ids, merged, source)
         ids, source = (np.take_along_axis(a, cols, axis=1) for a in (ids, source))
         preds, fused = {}, np.take_along_axis(merged, cols, axis=1)
         if self.ranker.fitted:
