@@ -47,6 +47,7 @@ def test_world_presets_are_ordered_by_size():
     ("retrieval.total_candidates=0", "retrieval.total_candidates"),
     ("retrieval.two_tower.dim=0", "retrieval.two_tower.dim"),
     ("world.max_memory_gb=1e9", "world.max_memory_gb"),
+    ("retrieval.two_tower.dim=10000000", "world"),                 # a model too large to fit
 ])
 def test_invalid_values_name_their_key(override, key):
     with pytest.raises(ConfigError) as err:

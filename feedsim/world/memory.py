@@ -1,7 +1,9 @@
 """Up-front memory estimate: a world too large for the machine is refused before allocation.
 
 The estimate counts the big arrays (per-user latent and behavioural state, the seen window,
-the catalogue after all uploads, the follow graph and one day of impressions in memory).
+the catalogue after all uploads, the follow graph, one day of impressions in memory) and the
+learned models' id tables (two-tower, matrix factorisation, ranking embeddings), each with two
+optimiser moments.
 """
 from __future__ import annotations
 
@@ -20,7 +22,10 @@ def estimate_bytes(cfg: Config) -> int:
     per_video = 4 * 18
     follows = 8 * w.n_users * w.initial_follows_median * 2.0
     impressions = w.n_users * ACTIVE_SHARE * PLAYS_PER_DAU * BYTES_PER_IMPRESSION
-    return int(w.n_users * per_user + final_videos * per_video + follows + impressions)
+    width = cfg.retrieval.two_tower.dim + cfg.retrieval.mf.factors + cfg.ranking.embedding_dim
+    learned = cfg.policy.name in ("fyp", "retrieval", "ranked")
+    models = 4 * 3 * (w.n_users + final_videos) * width * learned  # weights + 2 Adam moments
+    return int(w.n_users * per_user + final_videos * per_video + follows + impressions + models)
 
 
 def check_fits(cfg: Config) -> None:
