@@ -8,7 +8,7 @@ WORLD ?= small
 RUN ?=
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: help install run test test-all bench ab sweep explain report lessons clean
+.PHONY: help install run test test-all bench ab sweep experiments explain report lessons clean
 
 help:  ## List every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -34,10 +34,13 @@ test-all: $(STAMP)  ## Run every test, slow and GPU ones included (GPU tests ski
 ab: $(STAMP)  ## Run an A/B experiment: make ab EXP=popular_vs_random
 	$(BIN)/python -m feedsim.experiment experiment=$(or $(EXP),popular_vs_random) $(ARGS)
 
+experiments: $(STAMP)  ## Run the eight canonical experiments, regenerating experiments/0*/results.md and plots
+	$(BIN)/python experiments/run_all.py $(ARGS)
+
 sweep: $(STAMP)  ## A small multirun (tiny world, random vs popular) gathered into sweep_summary.parquet
 	$(BIN)/python -m feedsim -m world=tiny loop.days=2 policy=random,popular hydra/callbacks=sweep_summary $(ARGS)
 
-bench: $(STAMP)  ## Benchmark the behaviour model and the day loop; writes bench.json
+bench: $(STAMP)  ## Benchmarks (behaviour, day loop and its scaling, stages, memory); writes bench.json. ARGS=--help
 	$(BIN)/python -m feedsim.bench $(ARGS)
 
 explain: $(STAMP)  ## Why this page? Trace one request: make explain ARGS="world=tiny day=2 user=5 request=0"
@@ -46,8 +49,8 @@ explain: $(STAMP)  ## Why this page? Trace one request: make explain ARGS="world
 report: $(STAMP)  ## (Re)write a run's self-contained report.html: make report RUN=outputs/<date>/<time>
 	$(BIN)/python -m feedsim.report $(RUN) $(ARGS)
 
-lessons: $(STAMP)  ## Run every lesson in docs/lessons top to bottom: make lessons ARGS=funnel runs one
-	$(BIN)/python -m feedsim.report.lessons $(ARGS)
+lessons: $(STAMP)  ## Run every lesson in docs/lessons and export each to outputs/lessons/<name>.html: make lessons ARGS=funnel runs one
+	$(BIN)/python -m feedsim.report.lessons --html outputs/lessons $(ARGS)
 
 clean:  ## Remove outputs, caches and the virtual environment
 	rm -rf outputs multirun .pytest_cache $(VENV) bench.json

@@ -3,9 +3,13 @@
 Figures: behaviour impressions/s (the response model, with state updates) at several world
 sizes, the same against a bare-numpy response kernel of similar shape run in the same process
 (the ratio holds on noisy shared machines), end-to-end impressions/s and wall time of one
-simulated day, and peak memory. Each figure is the median of several runs, with min and max,
-and names its device. Retrieval and ranking figures are added when those stages provide them.
-Results go to bench.json and a readable table.
+simulated day at several world sizes under the popular baseline and the fyp feed, each with
+its own peak memory and a ratio to a bare-numpy response kernel (feedsim/bench_e2e.py), the
+scaling curve of cost per impression (flat = 1.0), the peak memory of building a 1 M users x
+1 M videos world beside its up-front estimate, and the refusal of one that would not fit.
+Each figure is the median of several runs, with min and max, and names its device. Retrieval
+and ranking figures are added when those stages provide them. Results go to bench.json (with
+the machine's load average, since the cores are shared) and a readable table.
 """
 from __future__ import annotations
 
@@ -21,7 +25,6 @@ import numpy as np
 
 from feedsim.behavior import Behavior
 from feedsim.config.compose import load_config
-from feedsim.loop import Simulation
 from feedsim.rng import Streams
 from feedsim.world import World
 
@@ -84,27 +87,12 @@ def behaviour_figures(n_users: int, repeats: int) -> list[dict]:
             figure(f"bare-numpy reference @ {n_users:,} users", work, ref, "impressions/s", device)]
 
 
-def end_to_end_figures(n_users: int, repeats: int, policy: str = "popular") -> list[dict]:
-    cfg = load_config(["world=default", f"world.n_users={n_users}",
-                       f"world.n_videos={max(40_000, 4 * n_users)}",
-                       f"world.n_creators={max(2_000, n_users // 5)}", f"policy={policy}",
-                       "loop.progress=false"])
-    sim = Simulation(cfg)
-    sim.step_day()                                     # day 0 is a cold start: warm up past it
-    walls, impressions = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = sim.step_day()
-        walls.append(time.perf_counter() - start)
-        impressions.append(len(result.log))
-    rates = sorted(i / w for i, w in zip(impressions, walls))
-    device = cpu_device()
-    return [{"name": f"end-to-end impressions/s @ {n_users:,} users ({policy})",
-             "unit": "impressions/s", "device": device, "median": float(np.median(rates)),
-             "min": rates[0], "max": rates[-1], "runs": repeats},
-            {"name": f"wall time of one day @ {n_users:,} users ({policy})", "unit": "s",
-             "device": device, "median": float(np.median(walls)), "min": min(walls),
-             "max": max(walls), "runs": repeats}]
+def end_to_end_figures(n_users: int, repeats: int, policy: str = "popular",
+                       device: str = "cpu") -> list[dict]:
+    """Day-loop figures (feedsim/bench_e2e.py), each in its own process for its peak memory."""
+    from feedsim.bench_e2e import end_to_end_figures as day_figures
+
+    return day_figures(n_users, repeats, policy, device)
 
 
 def stage_figures(repeats: int) -> list[dict]:
@@ -116,16 +104,37 @@ def stage_figures(repeats: int) -> list[dict]:
             bench = getattr(__import__(module, fromlist=[fn]), fn)
         except (ImportError, AttributeError):
             continue
-        out += bench(repeats)
+        out += [_with_reference_ratio(f) for f in bench(repeats)]
     return out
 
 
+def _with_reference_ratio(f: dict) -> dict:
+    """Stage benchmarks name their ratio `ratio_to_bare` or `ratio`: one key for the table."""
+    ratio = f.get("ratio_to_reference", f.get("ratio_to_bare", f.get("ratio")))
+    return f if ratio is None else {**f, "ratio_to_reference": ratio}
+
+
 def print_table(figures: list[dict]) -> None:
-    print(f"{'figure':58s} {'median':>14s} {'min':>12s} {'max':>12s}  unit / ratio / device")
+    print(f"{'figure':58s} {'median':>14s} {'min':>12s} {'max':>12s}  unit / ratio / peak / device")
     for f in figures:
-        ratio = f" x{f['ratio_to_reference']:.2f} of ref" if "ratio_to_reference" in f else ""
-        print(f"{f['name'][:58]:58s} {f['median']:14,.1f} {f['min']:12,.1f} {f['max']:12,.1f}"
-              f"  {f['unit']}{ratio}  [{f['device']}]")
+        ratio = f" x{f['ratio_to_reference']:.3g} of ref" if "ratio_to_reference" in f else ""
+        peak = f" peak {f['peak_rss_gb']:.2f} GB" if "peak_rss_gb" in f else ""
+        print(f"{f['name'][:58]:58s} {f['median']:14,.2f} {f['min']:12,.2f} {f['max']:12,.2f}"
+              f"  {f['unit']}{ratio}{peak}  [{f['device']}]")
+        if f.get("refusal"):
+            print(f"{'':58s} refused up front: {f['refusal']}")
+
+
+def environment(args: argparse.Namespace, seconds: float) -> dict:
+    """What the figures were measured on: noisy shared machines need the load beside them."""
+    import sys
+
+    import torch
+
+    return {"argv": sys.argv[1:], "python": platform.python_version(), "numpy": np.__version__,
+            "torch": torch.__version__, "cpu_count": os.cpu_count(),
+            "load_average": os.getloadavg(), "device": args.device, "wall_s": seconds,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -133,27 +142,41 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", default="10000,100000,1000000",
                         help="world sizes (users) of the behaviour scaling curve")
-    parser.add_argument("--e2e-sizes", default="10000,100000",
-                        help="users of end-to-end days under the popular baseline")
+    parser.add_argument("--e2e-sizes", default="10000,31623,100000",
+                        help="users of end-to-end days under the popular baseline: the scaling "
+                             "curve of cost per impression (add 1000000 for 1 M users)")
     parser.add_argument("--fyp-sizes", default="10000",
-                        help="users of end-to-end days under the full fyp feed")
+                        help="users of end-to-end days under the full fyp feed (100000 takes "
+                             "much longer on 2 cores: --fyp-sizes 10000,100000)")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda: the day loop's device")
     parser.add_argument("--no-stages", action="store_true", help="skip retrieval and ranking")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip building the 1 M users x 1 M videos world")
     parser.add_argument("--out", default="bench.json")
     args = parser.parse_args(argv)
-    figures = []
+    from feedsim.bench_e2e import scaling_figures, world_memory_figures
+
+    start, figures = time.perf_counter(), []
     for n in (int(x) for x in args.sizes.split(",") if x):
         figures += behaviour_figures(n, args.repeats)
+    e2e = []
     for n in (int(x) for x in args.e2e_sizes.split(",") if x):
-        figures += end_to_end_figures(n, max(2, args.repeats // 2 if n > 10_000 else args.repeats))
+        e2e += end_to_end_figures(n, max(2, args.repeats // 2 if n > 10_000 else args.repeats),
+                                  device=args.device)
     for n in (int(x) for x in args.fyp_sizes.split(",") if x):
-        figures += end_to_end_figures(n, 2, policy="fyp")
+        e2e += end_to_end_figures(n, 3 if n <= 10_000 else 2, policy="fyp", device=args.device)
+    figures += e2e + scaling_figures(e2e)
     if not args.no_stages:
         figures += stage_figures(args.repeats)
+    if not args.no_memory:
+        figures += world_memory_figures(args.device)
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-    figures.append({"name": "peak resident memory", "unit": "GB", "device": cpu_device(),
-                    "median": peak_gb, "min": peak_gb, "max": peak_gb, "runs": 1})
+    figures.append({"name": "peak resident memory (bench process)", "unit": "GB",
+                    "device": cpu_device(), "median": peak_gb, "min": peak_gb, "max": peak_gb,
+                    "runs": 1})
     print_table(figures)
-    Path(args.out).write_text(json.dumps({"figures": figures}, indent=2))
+    report = {"environment": environment(args, time.perf_counter() - start), "figures": figures}
+    Path(args.out).write_text(json.dumps(report, indent=2, default=float))
     print(f"\nwritten: {args.out}")
 
 

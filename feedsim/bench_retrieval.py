@@ -1,7 +1,8 @@
 """Benchmarks of stage 1 (retrieval): training throughput, request throughput, exact top-500.
 
 Each figure is timed `repeats` times (median, min, max) and set beside a bare-torch reference
-timed in the same process, so a figure reads as "how far from what torch alone can do here":
+timed in the same process, alternated run by run with it, so a figure reads as "how far from
+what torch alone can do here":
 - exact top-500 over 1 M x 64 videos: `ExactIndex` against a bare `topk(q @ X.T)`;
 - two-tower training samples/s against a bare id-only in-batch-softmax model (sparse
   embeddings, SparseAdam) on the same positives;
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from feedsim.device import resolve_device
+from feedsim.device import resolve_device, torch_threads
 
 N_VIDEOS, DIM, K, QUERIES = 1_000_000, 64, 500, 256
 
@@ -29,6 +30,15 @@ def timed(fn: Callable[[], float], repeats: int) -> list[float]:
     """fn returns a rate; the rates of `repeats` runs (after one warm-up)."""
     fn()
     return [fn() for _ in range(repeats)]
+
+
+def paired(ours: Callable[[], float], ref: Callable[[], float],
+           repeats: int) -> tuple[list[float], list[float]]:
+    """Rates of `ours` and its bare reference, alternated run by run (after one warm-up of
+    each), so a burst of load from other processes hits both sides alike."""
+    ours(), ref()
+    pairs = [(ours(), ref()) for _ in range(repeats)]
+    return [a for a, _ in pairs], [b for _, b in pairs]
 
 
 def figure(name: str, unit: str, device: str, rates: list[float], ref: list[float] | None) -> dict:
@@ -60,8 +70,8 @@ def bench_topk(repeats: int, device: str) -> dict:
             torch.topk(queries[start:start + 128] @ items.T, K, dim=1)
         return QUERIES
 
-    ours = timed(lambda: rate(lambda: index.search_torch(queries, K)[0].shape[0]), repeats)
-    ref = timed(lambda: rate(bare), repeats)
+    ours, ref = paired(lambda: rate(lambda: index.search_torch(queries, K)[0].shape[0]),
+                       lambda: rate(bare), repeats)
     return figure("retrieval.exact_top500_1M_x64", "queries/s", device, ours, ref)
 
 
@@ -81,7 +91,13 @@ def small_world(device: str):
 
 def bare_two_tower_rate(users: np.ndarray, videos: np.ndarray, n_users: int, n_videos: int,
                         cfg, device: str) -> float:
-    """Samples/s of an id-only two-tower with sparse tables: the floor of per-step cost."""
+    """Samples/s of an id-only two-tower with sparse tables: the floor of per-step cost (under
+    the same torch thread setting as the source's training)."""
+    with torch_threads(cfg.torch_threads):
+        return _bare_two_tower_rate(users, videos, n_users, n_videos, cfg, device)
+
+
+def _bare_two_tower_rate(users, videos, n_users, n_videos, cfg, device) -> float:
     gen = torch.Generator().manual_seed(0)
     u_tab = torch.nn.Embedding(n_users, cfg.dim, sparse=True).to(device)
     v_tab = torch.nn.Embedding(n_videos, cfg.dim, sparse=True).to(device)
@@ -120,12 +136,13 @@ def bench_training(repeats: int, device: str, cfg, sim) -> list[dict]:
                 return stats["samples"] / stats["seconds"]
             return float(pos.sum()) / (time.perf_counter() - start)
 
-        ref = None
         if name == "two_tower":
-            ref = timed(lambda: bare_two_tower_rate(
+            ours, ref = paired(one, lambda: bare_two_tower_rate(
                 log.user_id[pos].astype(np.int64), log.video_id[pos].astype(np.int64),
                 sim.world.users.n, sim.world.videos.n, rc.two_tower, device), repeats)
-        out.append(figure(f"retrieval.train_{name}", "samples/s", device, timed(one, repeats), ref))
+        else:
+            ours, ref = timed(one, repeats), None
+        out.append(figure(f"retrieval.train_{name}", "samples/s", device, ours, ref))
     return out
 
 
@@ -137,11 +154,11 @@ def bench_requests(repeats: int, device: str, cfg, sim, batch: int = 256) -> dic
     rc.two_tower.epochs, rc.mf.iterations = 1, 3
     retriever = Retriever(rc, sim.ctx, seed=0, device=device).fit(sim.ctx.training_log(1))
     users = np.arange(batch) % sim.world.users.n
-    ours = timed(lambda: rate(lambda: retriever.retrieve(users).shape[0]), repeats)
     tower = retriever.source("two_tower")
     index = ExactIndex(device).build(tower.video_vectors(np.arange(sim.world.videos.n)))
     queries = tower.user_vectors(users)
-    ref = timed(lambda: rate(lambda: index.search_torch(queries, K)[0].shape[0]), repeats)
+    ours, ref = paired(lambda: rate(lambda: retriever.retrieve(users).shape[0]),
+                       lambda: rate(lambda: index.search_torch(queries, K)[0].shape[0]), repeats)
     return figure("retrieval.requests_500_candidates", "requests/s", device, ours, ref)
 
 

@@ -146,3 +146,38 @@ def test_sampling_outcomes_leaves_state_untouched():
     assert out.viewed[:, 0].all()
     assert np.array_equal(before[0], beh.state.exposure_raw)
     assert np.array_equal(before[1], beh.state.temper)
+
+
+def test_exposure_follows_the_decay_recursion_across_the_fold():
+    """Boredom after each page is decay^viewed x before + views of the topic, exactly, also
+    after the lazy scale gets tiny and is folded back into the raw row (about 28 pages)."""
+    world, beh, cfg = make(7)
+    state, decay = beh.state, cfg.behavior.boredom_decay
+    users = np.array([3, 5])
+    topics = np.array([[2, 2, 2, 4, 2, 7], [1, 1, 1, 1, 1, 1]])     # repeats within a page
+    creators = world.videos.creator[:12].reshape(2, 6)
+    viewed = np.array([[True] * 6, [True, True, True, False, False, False]])
+    want = np.zeros(2)
+    for _ in range(40):
+        state.record_views(users, topics, creators, viewed, decay)
+        want = want * decay ** viewed.sum(axis=1) + np.array([4, 3])
+    got = state.boredom_at(users, np.array([[2], [1]]))[:, 0]
+    assert np.allclose(got, want, rtol=1e-4)
+    assert (state.exposure_scale[users] > 1e-12).all()
+
+
+def test_follow_lookup_broadcasts_users_over_a_page():
+    world, _, _ = make(8)
+    rng = np.random.default_rng(5)
+    users = rng.integers(0, world.users.n, 300)
+    follows = world.follows
+    offsets, followed = follows.following(users)
+    creators = rng.integers(0, follows.n_creators, (300, 6))
+    has = np.diff(offsets) > 0
+    creators[has, 0] = followed[offsets[:-1][has]]                # a true follow per row
+    full = follows.contains(np.repeat(users[:, None], 6, axis=1), creators)
+    assert np.array_equal(follows.contains(users[:, None], creators), full)
+    truth = set(zip(np.repeat(np.arange(300), np.diff(offsets)).tolist(), followed.tolist()))
+    assert full.tolist() == [[(i, c) in truth for c in row] for i, row in
+                             enumerate(creators.tolist())]
+    assert full[has, 0].all()

@@ -84,3 +84,78 @@ def test_prerank_keeps_every_sources_best_candidates(fyp_sim):
     kept = np.take_along_axis(source, cols, axis=1)
     for s in range(3):                                       # whatever the pre-rank scores
         assert ((kept == s).sum(1) >= 3).all()
+
+
+# ---------------------------------------------------------------- the pre-rank cut, unit tests
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**16), st.integers(1, 40), st.integers(1, 90))
+def test_top_columns_is_a_stable_descending_sort_cut(seed, keep, c):
+    from feedsim.policy.prerank import top_columns
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, 8, (5, c)).astype(np.float64)          # many ties
+    key[rng.random(key.shape) < 0.3] = -np.inf
+    got = top_columns(key, keep)
+    want = np.argsort(-key, axis=1, kind="stable")[:, :keep]
+    assert got.shape == want.shape
+    assert (np.take_along_axis(key, got, 1) == np.take_along_axis(key, want, 1)).all()
+    assert all(len(set(row)) == row.size for row in got)
+    above = np.take_along_axis(key, want[:, -1:], 1)             # keys above the cut: same set
+    for g, w, k, a in zip(got, want, key, above[:, 0]):
+        assert set(g[k[g] > a]) == set(w[k[w] > a])
+
+
+def test_reserved_bonus_marks_each_sources_best_and_a_missing_source_clears_nothing():
+    from feedsim.policy.prerank import RESERVED, reserved_bonus
+    score = np.array([[5.0, 1.0, 3.0, 2.0], [9.0, 8.0, -np.inf, 1.0]])
+    source = np.array([[0, 1, 1, 0], [0, 0, 2, 0]], dtype=np.int16)   # row 1 lacks source 1
+    bonus = reserved_bonus(score, source, per=1)
+    assert (bonus[0] == [RESERVED, 0, RESERVED, 0]).all()
+    assert (bonus[1] == [RESERVED, 0, 0, 0]).all()          # source 2's only one is -inf
+    two = reserved_bonus(score, source, per=2)
+    assert (two[0] == RESERVED).all() and (two[1] == [RESERVED, RESERVED, 0, 0]).all()
+
+
+def test_user_vectors_are_computed_once_per_user_and_dot_scores_match(monkeypatch):
+    import torch
+    from feedsim.policy import prerank
+    table = np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32)
+    asked = []
+
+    class Tower:
+        def user_vectors(self, users):
+            asked.extend(users.tolist())
+            return torch.from_numpy(table[users])
+
+    vectors = prerank.UserVectors(50)
+    users = np.array([3, 7, 3, 9])
+    assert np.array_equal(vectors(Tower(), users), table[users])
+    assert np.array_equal(vectors(Tower(), np.array([9, 7, 11])), table[[9, 7, 11]])
+    assert sorted(asked) == [3, 7, 9, 11]                       # each user once
+    monkeypatch.setattr(prerank, "CHUNK", 2)                    # several chunks
+    catalogue = np.random.default_rng(1).standard_normal((30, 4)).astype(np.float32)
+    ids = np.random.default_rng(2).integers(-1, 30, (5, 7))
+    user = table[:5]
+    got = prerank.dot_scores(catalogue, user, ids)
+    want = np.einsum("bcd,bd->bc", catalogue[np.maximum(ids, 0)], user)
+    assert np.allclose(got[ids >= 0], want[ids >= 0], atol=1e-5)
+    assert np.isneginf(got[ids < 0]).all()
+
+
+def test_cached_prerank_scores_are_the_fresh_dot_products(fyp_sim):
+    from feedsim.policy.base import Requests
+    policy = fyp_sim.arms[0].policy
+    assert policy.cache is not None and policy._catalogue_vectors() is not None
+    users = np.arange(0, fyp_sim.world.users.n, 7)
+    requests = Requests(users, np.arange(users.size), np.zeros(users.size, np.int8),
+                        np.ones(users.size, np.int32), fyp_sim.world.day)
+    ids, merged, source, prescore = policy._candidates(requests)    # from the day cache
+    user = policy.retriever.source("two_tower").user_vectors(users).numpy()    # no caches
+    fresh = np.einsum("bcd,bd->bc", policy._catalogue_vectors()[np.maximum(ids, 0)], user)
+    fresh = np.where(ids >= 0, fresh, -np.inf)
+    assert (np.isneginf(prescore) == (ids < 0)).all() and (np.isneginf(fresh) == (ids < 0)).all()
+    assert np.allclose(prescore[ids >= 0], fresh[ids >= 0], atol=1e-5)
+    cached, _ = policy.prerank(users, ids, merged, source, prescore)
+    again, emb = policy.prerank(users, ids, merged, source)
+    assert np.array_equal(np.take_along_axis(ids, cached, 1), np.take_along_axis(ids, again, 1))
+    vectors = policy._catalogue_vectors()
+    assert np.array_equal(emb, vectors[np.maximum(np.take_along_axis(ids, again, 1), 0)])

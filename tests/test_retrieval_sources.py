@@ -17,6 +17,7 @@ def small_cfg(**kw) -> RetrievalConfig:
     cfg.total_candidates = 100
     cfg.two_tower.epochs, cfg.two_tower.dim = 1, 16
     cfg.mf.factors, cfg.mf.iterations = 8, 3
+    cfg.overfetch = 3.0             # one-epoch tiny models mix languages: fetch more to filter
     for k, v in kw.items():
         setattr(cfg, k, v)
     return cfg

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from feedsim.behavior.state import UserState
+from feedsim.behavior.state import UserState, flat_index
 from feedsim.config.schema import BehaviorConfig
 
 LOG2 = float(np.log(2.0))
@@ -21,7 +21,7 @@ LOG2 = float(np.log(2.0))
 
 @dataclass(frozen=True)
 class Drivers:
-    """Per (user, video) inputs of the response model; every array is (B, K)."""
+    """Per (user, video) inputs of the response model; every array is (B, K) but `cells`."""
     affinity: np.ndarray
     hook: np.ndarray
     satisfaction: np.ndarray
@@ -31,6 +31,7 @@ class Drivers:
     followed: np.ndarray
     topic: np.ndarray
     creator: np.ndarray
+    cells: np.ndarray          # (B, 2K) the page's flat cells in the users' exposure state
 
 
 def page_repeats(keys: np.ndarray) -> np.ndarray:
@@ -48,49 +49,62 @@ def row_lookup(matrix: np.ndarray, user_ids: np.ndarray, cols: np.ndarray) -> np
     return np.take(matrix.reshape(-1), flat_index(user_ids, matrix.shape, cols))
 
 
-def flat_index(user_ids: np.ndarray, shape: tuple[int, int], cols: np.ndarray) -> np.ndarray:
-    """Row-major flat index of (user, col) pairs, int32 when the matrix allows. (B, K)"""
-    dtype = np.int32 if shape[0] * shape[1] < 2**31 else np.int64
-    return user_ids[:, None].astype(dtype) * dtype(shape[1]) + cols.astype(dtype)
+def _interest(users, user_ids: np.ndarray, main: np.ndarray, second: np.ndarray,
+              weight: np.ndarray) -> np.ndarray:
+    """log1p(T x interest in the video's topic mixture). (B, K) float32"""
+    n_topics = users.interest.shape[1]
+    base = (np.asarray(user_ids, dtype=np.intp) * n_topics)[:, None]            # (B, 1)
+    flat = users.interest.reshape(-1)
+    first = np.take(flat, base + main)                                           # (B, K)
+    other = np.take(flat, base + second)
+    first -= other
+    first *= weight
+    first += other                             # w x i(main) + (1 - w) x i(second)
+    first *= n_topics
+    first += 1.0
+    return np.log(first, out=first)          # log1p(x) as log(1 + x): float32 log1p is slow
 
 
 def compute_drivers(world, state: UserState, cfg: BehaviorConfig, user_ids: np.ndarray,
                     video_ids: np.ndarray, within_page: bool = True) -> Drivers:
-    """Drivers for users (B,) and their videos (B, K); `within_page` adds in-page repeats."""
+    """Drivers for users (B,) and their videos (B, K); `within_page` adds in-page repeats.
+
+    Every term is float32 and accumulated in place: a page is a few hundred thousand
+    impressions, so each temporary costs a full pass over memory.
+    """
     users, videos, trends = world.users, world.videos, world.trends
-    rows = user_ids[:, None]
-    topic = np.take(videos.topic, video_ids, axis=0)                     # (B, K, 2)
-    main = topic[..., 0]
-    weight = np.take(videos.topic_weight, video_ids)                      # (B, K)
-    creator = np.take(videos.creator, video_ids)                          # (B, K)
+    video_ids = np.asarray(video_ids, dtype=np.intp)
+    topics = videos.topic
+    main, second = np.take(topics[:, 0], video_ids), np.take(topics[:, 1], video_ids)  # (B, K)
+    creator = np.take(videos.creator, video_ids)
     sat = np.take(videos.satisfaction, video_ids)
-    interest = row_lookup(users.interest, user_ids, main) * weight \
-        + row_lookup(users.interest, user_ids, topic[..., 1]) * (1.0 - weight)
-    style = row_lookup(users.style, user_ids, np.take(videos.style, video_ids))  # (B, K)
-    mismatch = (np.take(videos.language, video_ids) != users.language[rows]).astype(np.float32)
-    followed = world.follows.contains(np.broadcast_to(rows, creator.shape), creator)
-    trend = users.trend_appetite[rows] * (trends.sound_strength[np.take(videos.sound, video_ids)]
-                                          + trends.tag_strength[main])
-    bored = state.boredom_at(user_ids, main)
-    sated = state.satiation_at(user_ids, creator)
+    rows = np.asarray(user_ids)[:, None]                                          # (B, 1)
+    affinity = _interest(users, user_ids, main, second, np.take(videos.topic_weight, video_ids))
+    affinity *= cfg.affinity_interest
+    affinity += np.float32(-cfg.affinity_interest * LOG2)
+    style = row_lookup(users.style, user_ids, np.take(videos.style, video_ids))
+    style *= cfg.affinity_style
+    affinity += style
+    mismatch = np.take(videos.language, video_ids) != np.take(users.language, user_ids)[:, None]
+    affinity -= np.float32(cfg.affinity_language) * mismatch
+    followed = world.follows.contains(rows, creator)
+    affinity += np.float32(cfg.affinity_follow) * followed
+    trend = np.take(trends.sound_strength, np.take(videos.sound, video_ids))
+    trend += np.take(trends.tag_strength, main)
+    trend *= np.take(users.trend_appetite, user_ids)[:, None]
+    affinity += np.float32(cfg.affinity_trend) * trend
+    cells = state.page_cells(user_ids, main, creator)                            # (B, 2K)
+    exposure = state.exposure_of(user_ids, cells)
+    bored, sated = exposure[:, :main.shape[1]], exposure[:, main.shape[1]:]     # (B, K) each
     if within_page:
-        bored = bored + page_repeats(main)
-        sated = sated + page_repeats(creator)
-    affinity = (cfg.affinity_interest * (np.log1p(users.interest.shape[1] * interest) - LOG2)
-                + cfg.affinity_style * style
-                - cfg.affinity_language * mismatch
-                + cfg.affinity_follow * followed.astype(np.float32)
-                + cfg.affinity_trend * trend
-                - cfg.boredom_weight * bored
-                - cfg.creator_satiation * sated)
-    return Drivers(
-        affinity=affinity.astype(np.float32, copy=False),
-        hook=np.take(videos.hook, video_ids),
-        satisfaction=sat,
-        worth=(cfg.quality_weight * users.quality_sens[rows] * sat).astype(np.float32),
-        duration_s=np.take(videos.duration_s, video_ids),
-        trend=trend.astype(np.float32, copy=False),
-        followed=followed,
-        topic=main,
-        creator=creator,
-    )
+        bored += page_repeats(main)
+        sated += page_repeats(creator)
+    bored *= cfg.boredom_weight
+    affinity -= bored
+    sated *= cfg.creator_satiation
+    affinity -= sated
+    worth = np.take(users.quality_sens, user_ids)[:, None] * sat
+    worth *= cfg.quality_weight
+    return Drivers(affinity=affinity, hook=np.take(videos.hook, video_ids), satisfaction=sat,
+                   worth=worth, duration_s=np.take(videos.duration_s, video_ids), trend=trend,
+                   followed=followed, topic=main, creator=creator, cells=cells)

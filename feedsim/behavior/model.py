@@ -84,7 +84,8 @@ class Behavior:
                       s.session_videos[user_ids], self.cfg)
         if not update:
             return out
-        s.record_views(user_ids, d.topic, d.creator, out.viewed, self.cfg.boredom_decay)
+        s.record_views(user_ids, d.topic, d.creator, out.viewed, self.cfg.boredom_decay,
+                       d.cells)
         s.temper[user_ids] = out.temper
         s.day_utility[user_ids] += out.utility.sum(axis=1)
         s.day_views[user_ids] += out.viewed.sum(axis=1)

@@ -58,45 +58,78 @@ def log_ratio_mean(d: Drivers, cfg: BehaviorConfig) -> np.ndarray:
 
 
 def action_logits(d: Drivers, props: dict, log_r: np.ndarray, cfg: BehaviorConfig) -> dict:
-    """Log-odds of each explicit action given the (clipped) log watch ratio. (B, K) each."""
+    """Log-odds of each explicit action given the (clipped) log watch ratio. (B, K) each.
+
+    Each logit is one array accumulated in place through a shared scratch buffer.
+    """
     a, sat = d.affinity, d.satisfaction
-    return {
-        "like": cfg.like_bias + props["like"] + 0.5 * a + 0.5 * sat + 0.6 * log_r,
-        "comment": cfg.comment_bias + props["comment"] + 0.3 * a + 0.4 * np.abs(sat) + 0.8 * log_r,
-        "share": cfg.share_bias + props["share"] + 0.4 * a + 0.6 * sat + 0.9 * log_r + 0.8 * d.trend,
-        "follow": cfg.follow_bias + props["follow"] + 0.4 * a + 0.6 * log_r,
-        "hate": cfg.hate_bias + props["hate"] - 0.6 * a - 0.6 * sat,
+    scratch = np.empty_like(log_r)
+    terms = {
+        "like": (cfg.like_bias, 0.6, [(0.5, a), (0.5, sat)]),
+        "comment": (cfg.comment_bias, 0.8, [(0.3, a), (0.4, np.abs(sat))]),
+        "share": (cfg.share_bias, 0.9, [(0.4, a), (0.6, sat), (0.8, d.trend)]),
+        "follow": (cfg.follow_bias, 0.6, [(0.4, a)]),
+        "hate": (cfg.hate_bias, 0.0, [(-0.6, a), (-0.6, sat)]),
     }
+    out = {}
+    for name, (bias, per_log_r, linear) in terms.items():
+        logit = np.multiply(log_r, per_log_r)
+        logit += props[name] + bias
+        for coef, x in linear:
+            logit += np.multiply(x, coef, out=scratch)
+        out[name] = logit
+    return out
 
 
 def utility_of(ratio: np.ndarray, d: Drivers, hate: np.ndarray) -> np.ndarray:
     """Latent worth of a view: satisfaction earned by watching, minus the cost of a swipe."""
-    return np.minimum(ratio, 1.0) * (d.worth + 0.5) + 0.3 * d.affinity - 0.25 - hate
+    out = np.minimum(ratio, 1.0)
+    out *= d.worth + 0.5
+    out += 0.3 * d.affinity - 0.25
+    out -= hate
+    return out
 
 
 def user_propensities(users, user_ids: np.ndarray) -> dict:
-    rows = user_ids[:, None]
-    return {"like": users.like_prop[rows], "comment": users.comment_prop[rows],
-            "share": users.share_prop[rows], "follow": users.follow_prop[rows],
-            "hate": users.hate_prop[rows]}
+    return {name: np.take(getattr(users, f"{name}_prop"), user_ids)[:, None]      # (B, 1)
+            for name in ACTIONS}
 
 
-def uniform(rng: np.random.Generator, shape) -> np.ndarray:
-    return rng.random(shape, dtype=np.float32)
+def bernoulli(u: np.ndarray, logit: np.ndarray) -> np.ndarray:
+    """u < sigmoid(logit) as u x (1 + exp(-logit)) < 1, in place: `logit` is used up. bool"""
+    np.negative(logit, out=logit)
+    with np.errstate(over="ignore"):         # exp(-logit) = inf: sigmoid 0, never drawn
+        np.exp(logit, out=logit)
+    logit += 1.0
+    logit *= u
+    return logit < 1.0
 
 
-def _watch_ratio(rng: np.random.Generator, d: Drivers, cfg: BehaviorConfig) -> np.ndarray:
-    shape = d.affinity.shape
-    hooked = uniform(rng, shape) < hook_probability(d, cfg)
-    z = rng.standard_normal(shape, dtype=np.float32)
-    full = np.exp(log_ratio_mean(d, cfg) + cfg.watch_ratio_sigma * z)
-    skip = SKIP_RATIO[0] + (SKIP_RATIO[1] - SKIP_RATIO[0]) * uniform(rng, shape)
-    return np.minimum(np.where(hooked, full, skip), cfg.loop_limit).astype(np.float32)
+def _blend(mask: np.ndarray, yes: np.ndarray, no: np.ndarray) -> np.ndarray:
+    """np.where(mask, yes, no) as arithmetic, in place in `yes` (np.where is slow here)."""
+    yes -= no
+    yes *= mask
+    yes += no
+    return yes
 
 
-def _leave(rng, utility: np.ndarray, temper0: np.ndarray, watched0: np.ndarray,
+def _watch_ratio(u_hook: np.ndarray, u_skip: np.ndarray, z: np.ndarray, d: Drivers,
+                 cfg: BehaviorConfig) -> np.ndarray:
+    """Watch ratio of every slot: a lognormal when hooked, an early skip otherwise. (B, K)"""
+    hook_logit = cfg.hook_weight * d.hook
+    hook_logit += 0.8 * d.affinity + cfg.hook_bias
+    hooked = bernoulli(u_hook, hook_logit)
+    z *= cfg.watch_ratio_sigma
+    z += log_ratio_mean(d, cfg)
+    full = np.exp(z, out=z)
+    skip = np.multiply(u_skip, SKIP_RATIO[1] - SKIP_RATIO[0])
+    skip += SKIP_RATIO[0]
+    return np.clip(_blend(hooked, full, skip), None, cfg.loop_limit, out=full)
+
+
+def _leave(u: np.ndarray, utility: np.ndarray, temper0: np.ndarray, watched0: np.ndarray,
            patience: np.ndarray, cfg: BehaviorConfig):
-    """Where each user leaves, and their session temper after the page.
+    """Where each user leaves, and their session temper after the page. u: (K, B) uniforms.
 
     Returns (leave_at (B,) int64: the slot after which the user leaves, K if they stay;
     temper (B,) float32 after the last viewed slot).
@@ -111,32 +144,46 @@ def _leave(rng, utility: np.ndarray, temper0: np.ndarray, watched0: np.ndarray,
         temper = TEMPER_DECAY * temper + TEMPER_GAIN * slots[i]
         tempers[i] = temper
         logits[i] = base + cfg.leave_fatigue * (i + 1) - cfg.leave_temper * temper
-    leaves = uniform(rng, logits.shape) < sigmoid(logits)                    # (K, B)
-    first = leaves.argmax(axis=0)                                             # (B,)
-    columns = np.arange(first.shape[0])
-    leave_at = np.where(leaves[first, columns], first, k)
-    return leave_at, tempers[np.minimum(leave_at, k - 1), columns]
+    stays = ~bernoulli(u, logits)                                             # (K, B)
+    staying = stays[0].copy()
+    leave_at = staying.astype(np.intp)                  # (B,) slots stayed past: first leave
+    for i in range(1, k):
+        staying &= stays[i]
+        leave_at += staying
+    return leave_at, tempers[np.minimum(leave_at, k - 1), np.arange(leave_at.shape[0])]
+
+
+U_HOOK, U_SKIP, U_LEAVE = 0, 1, 2                 # rows of the page's block of uniforms
+U_ACTION = {name: 3 + i for i, name in enumerate(ACTIONS)}
 
 
 def respond(rng: np.random.Generator, d: Drivers, users, user_ids: np.ndarray,
             temper0: np.ndarray, watched0: np.ndarray, cfg: BehaviorConfig) -> Outcomes:
-    """Sample outcomes for a batch of pages. temper0/watched0: (B,) session state so far."""
-    ratio = _watch_ratio(rng, d, cfg)                                        # (B, K)
+    """Sample outcomes for a batch of pages. temper0/watched0: (B,) session state so far.
+
+    All uniforms of a page come from one draw (a block of (3 + actions, B, K)), and every
+    Bernoulli is decided in place; the model is the one `truth` integrates.
+    """
+    shape = d.affinity.shape
+    u = rng.random((3 + len(ACTIONS),) + shape, dtype=np.float32)            # (8, B, K)
+    ratio = _watch_ratio(u[U_HOOK], u[U_SKIP], rng.standard_normal(shape, dtype=np.float32),
+                         d, cfg)                                             # (B, K)
     log_r = np.log(np.clip(ratio, 0.05, 3.0))
     logits = action_logits(d, user_propensities(users, user_ids), log_r, cfg)
-    draws = {}
-    for name in ("like", "comment", "share", "hate"):
-        draws[name] = uniform(rng, ratio.shape) < sigmoid(logits[name])
-    follow_logit = logits["follow"] + cfg.follow_after_like * draws["like"].astype(np.float32)
-    draws["follow"] = (uniform(rng, ratio.shape) < sigmoid(follow_logit)) & ~d.followed
-    utility = utility_of(ratio, d, draws["hate"].astype(np.float32)).astype(np.float32)
-    leave_at, temper = _leave(rng, utility, temper0, watched0, users.patience[user_ids], cfg)
-    viewed = np.arange(ratio.shape[1])[None, :] <= np.minimum(leave_at, ratio.shape[1] - 1)[:, None]
-    return Outcomes(
-        watch_s=np.where(viewed, ratio * d.duration_s, 0.0).astype(np.float32),
-        viewed=viewed,
-        utility=np.where(viewed, utility, 0.0).astype(np.float32),
-        left=leave_at < ratio.shape[1],
-        temper=temper,
-        **{name: draws[name] & viewed for name in ACTIONS},
-    )
+    draws = {name: bernoulli(u[U_ACTION[name]], logits[name])
+             for name in ("like", "comment", "share", "hate")}
+    follow_logit = logits["follow"]
+    follow_logit += np.float32(cfg.follow_after_like) * draws["like"]
+    draws["follow"] = bernoulli(u[U_ACTION["follow"]], follow_logit)
+    draws["follow"] &= ~d.followed
+    utility = utility_of(ratio, d, draws["hate"])
+    leave_at, temper = _leave(u[U_LEAVE].T, utility, temper0, watched0,
+                              np.take(users.patience, user_ids), cfg)
+    viewed = np.arange(shape[1])[None, :] <= leave_at[:, None]               # (B, K)
+    ratio *= d.duration_s
+    ratio *= viewed
+    utility *= viewed
+    for name in ACTIONS:
+        draws[name] &= viewed
+    return Outcomes(watch_s=ratio, viewed=viewed, utility=utility, left=leave_at < shape[1],
+                    temper=temper, **draws)

@@ -116,6 +116,7 @@ class LoopConfig:
     max_pages_per_session: int = 200
     seen_window: int = 512             # recently served videos remembered per user
     regret_sample: float = 0.05        # share of requests also served by the oracle for regret
+    views_milestone_per_user: float = 0.1   # new-video view milestone = this x users (1 k at 10 k)
     write_impressions: bool = True
     report: bool = True                # write report.html at the end of the run
     progress: bool = True

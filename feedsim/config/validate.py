@@ -27,6 +27,7 @@ POSITIVE_FLOATS = {
               "max_memory_gb"),
     "behavior": ("watch_ratio_sigma", "loop_limit", "session_videos_target"),
     "policy": ("popular_halflife_days",),
+    "loop": ("views_milestone_per_user",),
 }
 NON_NEGATIVE = {
     "world": ("uploads_per_creator_day", "trend_births_per_day", "trend_peak", "n_initial_trends"),
@@ -91,6 +92,10 @@ def _check_stages(cfg: Config) -> None:
     _check(r.total_candidates > 0, "retrieval.total_candidates", "a positive integer",
            r.total_candidates)
     _check(r.two_tower.dim > 0, "retrieval.two_tower.dim", "a positive integer", r.two_tower.dim)
+    _check(r.two_tower.positive_weight in ("seconds", "ratio"), "retrieval.two_tower.positive_weight",
+           "one of seconds|ratio", r.two_tower.positive_weight)
+    _check(r.eval_users >= 0, "retrieval.eval_users", ">= 0", r.eval_users)
+    _check(r.eval_k > 0, "retrieval.eval_k", "a positive integer", r.eval_k)
     _check(cfg.world.max_memory_gb <= 4096, "world.max_memory_gb", "at most 4096 (GB)",
            cfg.world.max_memory_gb)
 

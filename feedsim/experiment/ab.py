@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ log = logging.getLogger("feedsim")
 OUTCOME_COLUMNS = ("impressions", "watch_s", *ACTION_COLUMNS, "active_days", "sessions",
                    "last_day_active")
 PAIRED_ARM = "paired"     # the arm name inside each paired copy (names its policy stream)
+# Called after every simulated day with (label, simulation, day result); label is "user_split"
+# or the paired arm's name. Lets an analysis keep the logs and the world (experiments/).
+OnDay = Callable[[str, Simulation, DayResult], None]
 
 
 def assign_users(n_users: int, n_arms: int, seed: int,
@@ -77,11 +81,14 @@ class ExperimentResult:
     wall_s: float
 
 
-def _simulate(sim: Simulation, days: int, label: str) -> UserOutcomes:
+def _simulate(sim: Simulation, days: int, label: str, on_day: OnDay | None = None,
+              name: str = "user_split") -> UserOutcomes:
     outcomes = UserOutcomes(sim.world.users.n)
     for _ in range(days):
         result = sim.step_day()
         outcomes.add_day(result)
+        if on_day is not None:
+            on_day(name, sim, result)
         log.info(f"{label} day {sim.world.day - 1}: impressions={len(result.log)} "
                  f"dau={int(result.active.sum())}")
     return outcomes
@@ -95,24 +102,26 @@ def _world_dir(out_dir: Path | None, name: str | None, cfg: Config) -> Path | No
     return path
 
 
-def run_user_split(plan: ExperimentPlan, out_dir: Path | None = None) -> ExperimentResult:
+def run_user_split(plan: ExperimentPlan, out_dir: Path | None = None,
+                   on_day: OnDay | None = None) -> ExperimentResult:
     """One world, users randomised into the arms; returns per-user outcomes and daily metrics."""
     start, names = time.perf_counter(), [name for name, _ in plan.arms]
     arm_of_user = assign_users(plan.base.world.n_users, len(names), plan.base.seed)
     sim = Simulation(plan.base, _world_dir(out_dir, None, plan.base), arms=plan.arms,
                      arm_of_user=arm_of_user)
-    outcomes = _simulate(sim, plan.base.loop.days, "user_split")
+    outcomes = _simulate(sim, plan.base.loop.days, "user_split", on_day)
     return ExperimentResult(outcomes.frame(arm_of_user, names), sim.metrics_frame(),
                             time.perf_counter() - start)
 
 
-def run_paired(plan: ExperimentPlan, out_dir: Path | None = None) -> ExperimentResult:
+def run_paired(plan: ExperimentPlan, out_dir: Path | None = None,
+               on_day: OnDay | None = None) -> ExperimentResult:
     """Each arm on its own copy of the same seeded world (common random numbers)."""
     start, frames, daily = time.perf_counter(), [], []
     for name, cfg in plan.arms:
         # Every copy's policy also draws from one stream name: common random numbers there too.
         sim = Simulation(cfg, _world_dir(out_dir, name, cfg), arms=[(PAIRED_ARM, cfg)])
-        outcomes = _simulate(sim, cfg.loop.days, f"paired[{name}]")
+        outcomes = _simulate(sim, cfg.loop.days, f"paired[{name}]", on_day, name)
         everyone = np.zeros(sim.world.users.n, dtype=np.int16)
         frames.append(outcomes.frame(everyone, [name]))
         daily.append(sim.metrics_frame().assign(arm=name))
@@ -120,7 +129,9 @@ def run_paired(plan: ExperimentPlan, out_dir: Path | None = None) -> ExperimentR
                             pd.concat(daily, ignore_index=True), time.perf_counter() - start)
 
 
-def run_plan(plan: ExperimentPlan, out_dir: Path | None = None) -> ExperimentResult:
-    """Run the plan's design. `out_dir`: where impression logs go (None: keep nothing)."""
+def run_plan(plan: ExperimentPlan, out_dir: Path | None = None,
+             on_day: OnDay | None = None) -> ExperimentResult:
+    """Run the plan's design. `out_dir`: where impression logs go (None: keep nothing);
+    `on_day`: called after every simulated day (see OnDay)."""
     runner = run_paired if plan.spec.design == "paired" else run_user_split
-    return runner(plan, out_dir)
+    return runner(plan, out_dir, on_day)

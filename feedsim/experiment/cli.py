@@ -99,6 +99,9 @@ def execute(plan: ExperimentPlan, out_dir: Path) -> pd.DataFrame:
     result = run_plan(plan, out_dir)
     table = results_table(plan, result)
     write_outputs(out_dir, plan, result, table)
+    if plan.base.loop.report:
+        from feedsim.report.html import safe_write_report          # teaching: report.html
+        safe_write_report(out_dir)
     with pd.option_context("display.width", 160, "display.max_columns", 12,
                            "display.float_format", "{:,.4g}".format):
         log.info(f"{plan.spec.name} ({plan.spec.design}), {plan.base.world.n_users} users, "

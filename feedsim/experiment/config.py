@@ -65,7 +65,12 @@ class ExperimentPlan:
 
 
 def use_experiment_schema() -> None:
-    """Make `config_schema` the extended root so `+experiment=<preset>` composes."""
+    """Make `config_schema` the extended root so `+experiment=<preset>` composes. Storing the
+    schemas costs about a second, so it is skipped while the extended root is still there
+    (`load_config` puts the plain root back)."""
+    node = ConfigStore.instance().repo.get("config_schema.yaml")
+    if node is not None and OmegaConf.get_type(node.node) is ExperimentRootConfig:
+        return
     register_schemas()
     ConfigStore.instance().store(name="config_schema", node=ExperimentRootConfig)
 

@@ -39,11 +39,16 @@ METRICS: dict[str, tuple[str, str | None, float]] = {
 BOOT_CHUNK = 250
 
 
-def metric_arrays(frame: pd.DataFrame, metrics: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Numerators Y and denominators X of each metric per user. Both (n_users, M)."""
-    y = np.stack([frame[METRICS[m][0]].to_numpy(np.float64) * METRICS[m][2] for m in metrics], 1)
-    x = np.stack([np.ones(len(frame)) if METRICS[m][1] is None
-                  else frame[METRICS[m][1]].to_numpy(np.float64) for m in metrics], 1)
+def metric_arrays(frame: pd.DataFrame, metrics: list[str],
+                  definitions: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Numerators Y and denominators X of each metric per user. Both (n_users, M).
+
+    `definitions`: metric -> (numerator, denominator or None, scale), default METRICS; an
+    analysis may define ratios of its own per-user columns the same way."""
+    defs = METRICS if definitions is None else definitions
+    y = np.stack([frame[defs[m][0]].to_numpy(np.float64) * defs[m][2] for m in metrics], 1)
+    x = np.stack([np.ones(len(frame)) if defs[m][1] is None
+                  else frame[defs[m][1]].to_numpy(np.float64) for m in metrics], 1)
     return y, x
 
 
@@ -111,17 +116,20 @@ def boot_p_value(draws: np.ndarray) -> np.ndarray:
 
 def compare(per_user: pd.DataFrame, control: str, treatment: str, paired: bool,
             metrics: list[str] | None = None, n_boot: int = 1000, alpha: float = 0.05,
-            rng: np.random.Generator | None = None) -> pd.DataFrame:
+            rng: np.random.Generator | None = None,
+            definitions: dict | None = None) -> pd.DataFrame:
     """One row per metric comparing `treatment` with `control` on the per-user table.
 
-    `paired`: both arms observe the same users (rows aligned by user_id)."""
-    metrics = list(metrics or METRICS)
+    `paired`: both arms observe the same users (rows aligned by user_id). `definitions`: see
+    metric_arrays."""
+    metrics = list(metrics or (METRICS if definitions is None else definitions))
     rng = rng if rng is not None else np.random.default_rng(0)
     c = per_user[per_user.arm == control].sort_values("user_id")
     t = per_user[per_user.arm == treatment].sort_values("user_id")
     if paired and not np.array_equal(c.user_id.to_numpy(), t.user_id.to_numpy()):
         raise ValueError("paired comparison needs the same users in both arms")
-    (yc, xc), (yt, xt) = metric_arrays(c, metrics), metric_arrays(t, metrics)
+    (yc, xc), (yt, xt) = metric_arrays(c, metrics, definitions), \
+        metric_arrays(t, metrics, definitions)
     d = delta_effects(yc, xc, yt, xt, paired)
     z = float(ndtri(1 - alpha / 2))
     boot_abs, boot_rel = bootstrap_effects(yc, xc, yt, xt, paired, n_boot, rng)
@@ -147,10 +155,11 @@ def compare(per_user: pd.DataFrame, control: str, treatment: str, paired: bool,
 
 def compare_arms(per_user: pd.DataFrame, arms: list[str], control: str, paired: bool,
                  metrics: list[str] | None = None, n_boot: int = 1000, alpha: float = 0.05,
-                 rng: np.random.Generator | None = None) -> pd.DataFrame:
+                 rng: np.random.Generator | None = None,
+                 definitions: dict | None = None) -> pd.DataFrame:
     """Every non-control arm against the control, stacked."""
     rng = rng if rng is not None else np.random.default_rng(0)
-    tables = [compare(per_user, control, arm, paired, metrics, n_boot, alpha, rng)
+    tables = [compare(per_user, control, arm, paired, metrics, n_boot, alpha, rng, definitions)
               for arm in arms if arm != control]
     return pd.concat(tables, ignore_index=True)
 

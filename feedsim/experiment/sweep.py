@@ -116,6 +116,8 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         table = summarise(sweep_dir, self.plot_metric)
+        from feedsim.report.html import safe_write_report              # teaching: report.html
+        safe_write_report(sweep_dir)
         with pd.option_context("display.width", 160, "display.float_format", "{:,.4g}".format):
             log.info(f"sweep summary ({len(table)} rows): {sweep_dir}/sweep_summary.parquet\n"
                      + table.to_string(index=False))

@@ -31,8 +31,9 @@ class SeenHistory:
     def contains(self, user_ids: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """Whether each candidate (B, C) is in its user's ring. (B, C) bool"""
         b = user_ids.shape[0]
-        span = np.int64(max(int(candidates.max(initial=0)), int(self.ring.max(initial=0))) + 2)
         ring = np.sort(self.ring[user_ids], axis=1) + 1                  # (B, W), EMPTY -> 0
+        top = int(ring[:, -1].max(initial=0))                             # only these users' rows
+        span = np.int64(max(int(candidates.max(initial=0)) + 1, top) + 1)
         offsets = np.arange(b, dtype=np.int64)[:, None] * span
         flat = (ring + offsets).ravel()                                   # globally sorted
         query = (candidates.astype(np.int64) + 1 + offsets).ravel()

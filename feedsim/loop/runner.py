@@ -27,7 +27,9 @@ from feedsim.logs.store import atomic_write_table
 from feedsim.loop import checkpoint
 from feedsim.loop.day import Arm, DayLoop, DayResult
 from feedsim.metrics.ecosystem import SMALL_CREATOR, TRENDING, EcosystemView, ecosystem_metrics
+from feedsim.metrics.longitudinal import Longitudinal
 from feedsim.metrics.online import day_metrics
+from feedsim.retrieval.evaluate import TrueValue, attach_truth
 from feedsim.policy import PlatformContext, make_policy
 from feedsim.rng import Streams
 from feedsim.world import World
@@ -70,6 +72,8 @@ class Simulation:
         arms = arms or [("control", cfg)]
         self.arms = [Arm(name, make_policy(arm_cfg, self.ctx, self.streams.numpy(f"policy.{name}"),
                                            self.world, self.behavior)) for name, arm_cfg in arms]
+        for arm in self.arms:       # sandbox hands the truth to retrieval's daily evaluation
+            attach_truth(arm.policy, TrueValue(self.behavior.truth))
         if arm_of_user is None:
             arm_of_user = np.zeros(self.world.users.n, dtype=np.int16)
         self.day_loop = DayLoop(self.world, self.behavior, self.ctx, self.arms, arm_of_user,
@@ -83,6 +87,8 @@ class Simulation:
         self.initial_followers = self.world.creators.followers.copy()
         self.active_history: list[np.ndarray] = []
         self.metrics_rows: list[dict] = []
+        self.longitudinal = Longitudinal(len(self.arms), self.world.users.n,
+                                         cfg.loop.views_milestone_per_user * self.world.users.n)
 
     @property
     def arm_names(self) -> tuple[str, ...]:
@@ -143,7 +149,9 @@ class Simulation:
             m = day_metrics(log_, result.active[mine], None if before is None else before[mine],
                             int(result.sessions[mine & result.active].sum()), self.world.videos.n,
                             self.world.videos.creator, self.world.creators.active, page_stats)
-            m.update(ecosystem_metrics(log_, self._ecosystem(day)))
+            eco = self._ecosystem(day)
+            m.update(ecosystem_metrics(log_, eco))
+            m.update(self.longitudinal.day_metrics(a, log_, eco, self.world.videos.n))
             if len(self.active_history) > 7:
                 week_ago = self.active_history[-8][mine]
                 m["d7_retention"] = float((week_ago & result.active[mine]).sum()

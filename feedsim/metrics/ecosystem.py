@@ -2,8 +2,9 @@
 
 Computed per day and arm from the day's impressions plus facts only the sandbox knows (which
 sounds and hashtags are trending today, the true topic of each video): exposure concentration
-(top-1 % creators' share), small-creator and fresh-video exposure, trend capture, novelty, and
-the topic entropy of what users consumed (a low value is a filter bubble).
+(top-1 % creators' share), small-creator and fresh-video exposure, trend capture (daily and by
+quarter of the day's requests, `trend_capture_q1`..`q4`), novelty, and the topic entropy of what
+users consumed (a low value is a filter bubble; longitudinal.py tracks its narrowing over days).
 """
 from __future__ import annotations
 
@@ -36,6 +37,27 @@ def top_share(counts: np.ndarray, share: float = 0.01) -> float:
     return float(np.sort(counts)[-k:].sum() / total)
 
 
+def day_fraction(request_id: np.ndarray) -> np.ndarray:
+    """Share of the day's requests served before each row's request, in [0, 1). (N,)
+
+    Request ids grow with the day loop's time steps, so this is the row's place in the day
+    (session start hours are drawn independently of the steps, so `hour` is not)."""
+    if request_id.size == 0:
+        return np.zeros(0)
+    first, last = request_id.min(), request_id.max()
+    return (request_id - first) / (last - first + 1)
+
+
+def by_day_part(values: np.ndarray, request_id: np.ndarray, parts: int = 4) -> np.ndarray:
+    """Mean of `values` (N,) over each of `parts` equal slices of the day's requests. (parts,)
+    NaN for a slice without rows."""
+    part = np.minimum((day_fraction(request_id) * parts).astype(np.int64), parts - 1)
+    total = np.bincount(part, weights=values.astype(np.float64), minlength=parts)
+    count = np.bincount(part, minlength=parts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
+
+
 def user_topic_entropy(users: np.ndarray, topics: np.ndarray) -> float:
     """Mean over users of the entropy (bits) of their consumed topic distribution."""
     n_topics = int(topics.max(initial=0)) + 1
@@ -57,7 +79,9 @@ def ecosystem_metrics(log: ImpressionBatch, eco: EcosystemView) -> dict[str, flo
     per_creator = np.bincount(creator, minlength=eco.small_creator.shape[0])
     per_video = np.bincount(video)
     popularity = per_video[video] / len(log)
-    return {
+    quarters = by_day_part(eco.trending[video], log.request_id, 4)                 # (4,)
+    return {**{f"trend_capture_q{q + 1}": float(v) for q, v in enumerate(quarters)
+               if np.isfinite(v)},
         "creator_top1pct_share": top_share(per_creator),
         "small_creator_share": float(eco.small_creator[creator].mean()),
         "fresh_video_share": float((eco.upload_day[video] >= eco.day - 1).mean()),

@@ -24,8 +24,10 @@ import numpy as np
 from feedsim.config.schema import Config
 from feedsim.policy.base import FeedPolicy, Page, PlatformContext, Requests
 from feedsim.policy.cold import COLD_SOURCES, ColdCandidates
+from feedsim.policy.prerank import UserVectors, dot_scores, reserved_bonus, top_columns
 from feedsim.policy.random import fill_random
 from feedsim.ranking.ranker import Ranker
+from feedsim.ranking.streaming import StreamingUpdater
 from feedsim.rerank.pipeline import Reranker
 from feedsim.retrieval.base import RetrievalError
 from feedsim.retrieval.retriever import Retriever
@@ -35,12 +37,16 @@ HISTORY_DAYS = 7
 
 
 class CandidateCache:
-    """Per-user retrieved candidates, valid until the user's session ends or the day does."""
+    """Per-user retrieved candidates, valid until the user's session ends or the day does.
+
+    Beside each candidate it keeps the pre-rank score, computed once when the row is stored:
+    the user and video towers do not change within a day, so neither does their dot product."""
 
     def __init__(self, n_users: int, width: int):
         self.ids = np.full((n_users, width), -1, dtype=np.int32)           # (U, C)
         self.score = np.zeros((n_users, width), dtype=np.float32)
         self.source = np.zeros((n_users, width), dtype=np.int16)
+        self.prescore = np.zeros((n_users, width), dtype=np.float32)
         self.valid = np.zeros(n_users, dtype=bool)
 
     def clear(self) -> None:
@@ -55,12 +61,15 @@ class CandidateCache:
         self.valid[users[unseen < refill_below]] = False
 
     def store(self, users: np.ndarray, ids: np.ndarray, score: np.ndarray,
-              source: np.ndarray) -> None:
+              source: np.ndarray, prescore: np.ndarray) -> None:
         self.ids[users], self.score[users], self.source[users] = ids, score, source
+        self.prescore[users] = prescore
         self.valid[users] = True
 
     def get(self, users: np.ndarray):
-        return self.ids[users].astype(np.int64), self.score[users], self.source[users]
+        """(ids (B, C) int64, merged score, source, pre-rank score) of cached users."""
+        return (self.ids[users].astype(np.int64), self.score[users], self.source[users],
+                self.prescore[users])
 
 
 class FypPolicy(FeedPolicy):
@@ -70,6 +79,9 @@ class FypPolicy(FeedPolicy):
         self.cfg = root.policy
         self.retriever = Retriever(root.retrieval, ctx, seeds["retrieval"], device)
         self.ranker = Ranker(root.ranking, ctx.view, device, seeds["ranking"])
+        streaming = root.ranking.streaming          # intra-day updates, None when off
+        self.streaming = StreamingUpdater(streaming, self.ranker, ctx, seeds["ranking"]) \
+            if streaming.enabled else None
         self.reranker = Reranker(root.rerank, ctx.page_size)
         self.cold = ColdCandidates(ctx, root.policy.popular_pool)
         self.source_names = self.retriever.source_names + tuple(
@@ -78,12 +90,14 @@ class FypPolicy(FeedPolicy):
         self.last_trained = -10**9
         self.cache = CandidateCache(ctx.view.n_users, root.retrieval.total_candidates) \
             if root.policy.retrieval_cache != "request" else None
+        self.user_vectors = UserVectors(ctx.view.n_users)   # the two-tower's, once a day
 
     # ------------------------------------------------------------------ daily cadence
     def begin_day(self, day: int) -> None:
         self.cold.refresh()
         self.reranker.begin_day(self.ctx)
         self.metrics = {}
+        self.user_vectors.clear()
         if self.cache is not None:
             self.cache.clear()
         if day - self.last_trained < self.cfg.retrain_every_days:
@@ -100,59 +114,66 @@ class FypPolicy(FeedPolicy):
         self.last_trained = day
 
     def day_metrics(self) -> dict[str, float]:
-        return dict(self.metrics)
+        return dict(self.metrics) | (self.streaming.day_metrics() if self.streaming else {}) \
+            | self.retriever.day_metrics()
+
+    def observe(self, batch) -> None:
+        if self.streaming is not None:          # intra-day ranker updates (streaming.py)
+            self.streaming.observe(batch)
 
     # ------------------------------------------------------------------ serving
     def candidates(self, requests: Requests):
         """(ids (B, C), merged score (B, C), source (B, C) into source_names)."""
+        return self._candidates(requests)[:3]
+
+    def _candidates(self, requests: Requests):
+        """candidates() and the pre-rank score (B, C) where the day cache holds it, else None."""
         users = requests.user_ids
         if self.retriever.fitted and self.cache is None:
             c = self.retriever.retrieve(users)
-            return c.video_ids, c.scores, c.source
+            return c.video_ids, c.scores, c.source, None
         if self.retriever.fitted:
             per_session = self.cfg.retrieval_cache == "session"
             stale = self.cache.stale(users, requests.session_index, per_session)
             if stale.any():
                 c = self.retriever.retrieve(users[stale])
-                self.cache.store(users[stale], c.video_ids, c.scores, c.source)
-            ids, score, source = self.cache.get(users)
+                self.cache.store(users[stale], c.video_ids, c.scores, c.source,
+                                 self.prerank_scores(users[stale], c.video_ids, c.scores))
+            ids, score, source, prescore = self.cache.get(users)
             seen = self.ctx.seen.contains(users, np.maximum(ids, 0))
             self.cache.drain(users, ((ids >= 0) & ~seen).sum(axis=1), self.cfg.refill_below)
-            return np.where(seen, -1, ids), np.where(seen, -np.inf, score), source
+            return (np.where(seen, -1, ids), np.where(seen, -np.inf, score), source,
+                    np.where(seen, -np.inf, prescore))
         ids, source = self.cold.draw(self.rng, users, self.ranker.cfg.candidates)
         order = -np.arange(ids.shape[1], dtype=np.float32)[None, :].repeat(ids.shape[0], 0)
-        return ids, order, (source + len(self.retriever.source_names)).astype(np.int16)
+        return ids, order, (source + len(self.retriever.source_names)).astype(np.int16), None
+
+    def prerank_scores(self, users: np.ndarray, ids: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """The pre-rank score (B, C): the two-tower dot product, else the merged score."""
+        vectors = self._catalogue_vectors()
+        if vectors is None:
+            return np.where(ids >= 0, score, -np.inf)
+        user = self.user_vectors(self.retriever.source("two_tower"), users)        # (B, D)
+        return dot_scores(vectors, user, ids)
 
     def prerank(self, users: np.ndarray, ids: np.ndarray, score: np.ndarray,
-                source: np.ndarray | None = None):
+                source: np.ndarray | None = None, prescore: np.ndarray | None = None):
         """Keep the best `policy.prerank` candidates, at least `policy.prerank_per_source` of
         each retrieval source (so a dot-product pre-rank cannot silence the other sources).
+        `prescore` (B, C) is the pre-rank score when already known (the day cache keeps it).
 
         Returns (columns (B, P), embeddings (B, P, D) or None)."""
+        if prescore is None:
+            prescore = self.prerank_scores(users, ids, score)
+        prescore = np.where(ids >= 0, prescore, -np.inf)
+        boost = 0.0 if source is None else \
+            reserved_bonus(prescore, source, self.cfg.prerank_per_source)
+        cols = top_columns(prescore + boost, self.cfg.prerank)                    # (B, P)
         vectors = self._catalogue_vectors()
-        emb = None
-        if vectors is not None:
-            emb = np.take(vectors, np.maximum(ids, 0), axis=0)                     # (B, C, D)
-            user = self.retriever.source("two_tower").user_vectors(users).cpu().numpy()
-            score = np.matmul(emb, user[:, :, None])[..., 0]                       # (B, C)
-        score = np.where(ids >= 0, score, -np.inf)
-        keep = min(self.cfg.prerank, ids.shape[1])
-        boost = self._reserved(score, source) if source is not None else 0.0
-        cols = np.argsort(-(score + boost), axis=1, kind="stable")[:, :keep]       # (B, P)
-        return cols, None if emb is None else np.take_along_axis(emb, cols[..., None], axis=1)
-
-    def _reserved(self, score: np.ndarray, source: np.ndarray) -> np.ndarray:
-        """A large bonus (B, C) on each source's own best `prerank_per_source` candidates."""
-        per = self.cfg.prerank_per_source
-        bonus = np.zeros(score.shape, dtype=np.float64)
-        if per <= 0:
-            return bonus
-        for s in np.unique(source):                      # a loop over a handful of sources
-            mine = np.where(source == s, score, -np.inf)
-            best = np.argsort(-mine, axis=1, kind="stable")[:, :per]               # (B, per)
-            ok = np.isfinite(np.take_along_axis(mine, best, axis=1))
-            np.put_along_axis(bonus, best, np.where(ok, 1e6, 0.0), axis=1)
-        return bonus
+        if vectors is None:
+            return cols, None
+        kept = np.maximum(np.take_along_axis(ids, cols, axis=1), 0)
+        return cols, np.take(vectors, kept, axis=0)                               # (B, P, D)
 
     def _catalogue_vectors(self) -> np.ndarray | None:
         if "two_tower" not in self.retriever.source_names:
@@ -161,9 +182,11 @@ class FypPolicy(FeedPolicy):
         return tower.catalogue_vectors() if tower.fitted else None
 
     def serve(self, requests: Requests) -> Page:
+        if self.streaming is not None:
+            self.streaming.ready(requests.day)
         users = requests.user_ids
-        ids, merged, source = self.candidates(requests)
-        cols, emb = self.prerank(users, ids, merged, source)
+        ids, merged, source, prescore = self._candidates(requests)
+        cols, emb = self.prerank(users, ids, merged, source, prescore)
         ids, source = (np.take_along_axis(a, cols, axis=1) for a in (ids, source))
         preds, fused = {}, np.take_along_axis(merged, cols, axis=1)
         if self.ranker.fitted:

@@ -40,6 +40,9 @@ class RetrievalPolicy(FeedPolicy):
         else:
             self.fallback.begin_day(day)
 
+    def day_metrics(self) -> dict[str, float]:
+        return self.retriever.day_metrics() if self.ready else {}
+
     def serve(self, requests: Requests) -> Page:
         if not self.ready:
             page = self.fallback.serve(requests)

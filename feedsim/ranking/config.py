@@ -68,6 +68,30 @@ class FusionConfig:
 
 
 @dataclass
+class StreamingConfig:
+    """Intra-day (Monolith-style) ranker updates from the newest impressions (streaming.py)."""
+    enabled: bool = False
+    every_requests: int = 3000      # served page requests between two updates
+    window: int = 20_000            # newest impressions each update trains on
+    min_count: int = 5              # impressions before a user/video id gets its own row
+    expire_days: float = 7.0        # an id unseen this long goes back to the default row
+    context_days: int = 1           # completed days of logs behind the as-of features
+    epochs: int = 1
+    batch_size: int = 512
+    lr: float = 0.001
+    sparse_lr: float = 0.01
+
+    def __post_init__(self) -> None:
+        for key in ("every_requests", "window", "min_count", "epochs", "batch_size"):
+            _require(getattr(self, key) > 0, f"streaming.{key}", "a positive integer",
+                     getattr(self, key))
+        _require(self.context_days >= 0, "streaming.context_days", ">= 0", self.context_days)
+        for key in ("expire_days", "lr", "sparse_lr"):
+            value = getattr(self, key)
+            _require(math.isfinite(value) and value > 0, f"streaming.{key}", "> 0", value)
+
+
+@dataclass
 class RankingConfig:
     """Multi-task ranking model, its training and the value model."""
     model: str = "mmoe"
@@ -87,6 +111,7 @@ class RankingConfig:
     candidates: int = 200            # per request, for the `ranked` policy
     train: TrainConfig = field(default_factory=TrainConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
+    streaming: StreamingConfig = field(default_factory=StreamingConfig)
 
     def __post_init__(self) -> None:
         _require(self.model in MODELS, "model", "one of " + "|".join(MODELS), self.model)

@@ -44,7 +44,10 @@ class Heads:
     def losses(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean loss per task over the rows, (T,). targets (N, T) in head order."""
         logp = self._log_probs(logits)
-        log1mp = torch.log1p(-logp.exp().clamp(max=1 - EPS))
+        if self.esmm:                                     # log(1 - p) of a chained product
+            log1mp = torch.log1p(-logp.exp().clamp(max=1 - EPS))
+        else:                                             # exact and cheaper: log sigmoid(-z)
+            log1mp = F.logsigmoid(-logits)
         bce = -(targets * logp + (1 - targets) * log1mp)                    # (N, T)
         if "watch" in self.index:
             w = self.index["watch"]

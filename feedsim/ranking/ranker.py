@@ -130,7 +130,7 @@ class Ranker:
                          c.n_experts, c.task_experts, c.ple_levels,
                          c.train.sparse_embeddings, c.position_tower)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _predict_tensors(self, data: Tensors) -> dict[str, np.ndarray]:
         """Serving-mode predictions (no position tower) for encoded rows, task -> (N,)."""
         out: dict[str, list[np.ndarray]] = {t: [] for t in self.cfg.heads}

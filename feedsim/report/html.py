@@ -3,10 +3,12 @@
 `write_report(run_dir)` reads what a run, an A/B experiment or a sweep left in its directory
 (metrics.parquet, impressions/, results.parquet, sweep_summary.parquet, config.yaml and the
 creator/video tables in report_data/) and writes `report.html` beside them: the metrics over days
-(95 % binomial bands on rates, one line per arm), the funnel, distributions against the
-calibration targets, the creator ecosystem, trends and freshness, the ranker's offline metrics,
-and the A/B effects. Sections without data are left out. Every image is embedded as base64 PNG,
-the CSS is inline and nothing references the network, so the file works offline.
+(one line per arm or sweep setting; 95 % bands over a sweep's replicate seeds, else binomial
+bands on rates), the funnel, distributions against the calibration targets, the creator
+ecosystem, trends and freshness, the ranker's offline metrics, and the A/B effects (forest plot
+and table; feedsim/report/arms.py). A sweep directory has no metrics.parquet: its figures come
+from sweep_summary.parquet. Sections without data are left out. Every image is embedded as
+base64 PNG, the CSS is inline and nothing references the network, so the file works offline.
 
 `python -m feedsim.report RUN_DIR` regenerates it; the runner calls `write_report(out_dir, sim)`
 when a run ends, which also writes report_data/ from the live simulation.
@@ -23,7 +25,7 @@ import pandas as pd
 import yaml
 
 from feedsim.metrics.calibration import return_gaps
-from feedsim.report import plots
+from feedsim.report import arms, plots
 from feedsim.report.explain_render import page_shell
 
 log = logging.getLogger("feedsim")
@@ -129,26 +131,32 @@ def _distributions(log: pd.DataFrame | None) -> str:
 
 def build_report(run_dir: Path) -> str:
     run_dir = Path(run_dir)
-    metrics = _read(run_dir / "metrics.parquet")
-    if metrics is None:
-        raise FileNotFoundError(f"{run_dir}: no metrics.parquet, so nothing to report")
-    cfg, log = _config(run_dir), read_impressions(run_dir)
-    results, sweep = _read(run_dir / "results.parquet"), _read(run_dir / "sweep_summary.parquet")
+    metrics, sweep = _read(run_dir / "metrics.parquet"), _read(run_dir / "sweep_summary.parquet")
+    if metrics is None and sweep is None:
+        raise FileNotFoundError(f"{run_dir}: no metrics.parquet or sweep_summary.parquet, so "
+                                "nothing to report")
+    sweep_only = metrics is None            # a sweep: one line per setting, seeds as replicates
+    if sweep_only:
+        metrics, cfg, log = arms.sweep_metrics(sweep), {}, None
+    else:
+        cfg, log = _config(run_dir), read_impressions(run_dir)
+    results = _read(run_dir / "results.parquet")
     offline = sorted(m for m in set(metrics.metric)
                      if m.startswith("offline/") and m.endswith(("/auc", "/xauc")))
     sections = [
         _section("Summary", "Mean daily value of the headline metrics, per arm.",
                  _summary_table(metrics)),
         _section("A/B effects", "Treatment against control with 95 % confidence intervals "
-                 "(from results.parquet).", "" if results is None else
-                 _fig(plots.effects(results), "relative effects")),
-        _section("Metrics over days", "Shaded: 95 % binomial interval of a rate given that "
-                 "day's impressions (or DAU for retention).",
+                 "(from results.parquet); bold rows: p < 0.05.", "" if results is None else
+                 _fig(plots.effects(results), "relative effects") + arms.effects_table(results)),
+        _section("Metrics over days", "One line per arm (sweeps: per setting). Shaded: 95 % "
+                 "interval over the replicate seeds of a sweep setting, else the binomial "
+                 "interval of a rate given that day's impressions (or DAU for retention).",
                  _fig(plots.metrics_over_days(metrics, HEADLINE, "Platform metrics"),
                       "headline metrics over days")),
         _section("The funnel", "How many videos survive each stage of one request, and which "
                  "retrieval sources the shown videos came from.",
-                 _fig(plots.funnel(funnel_stages(cfg, log)), "funnel")
+                 ("" if sweep_only else _fig(plots.funnel(funnel_stages(cfg, log)), "funnel"))
                  + ("" if log is None else _fig(plots.source_mix(log), "source mix"))),
         _section("Calibration", "Is the simulated feed shaped like a real one? (targets: "
                  "docs/calibration.md)", _distributions(log)),
@@ -160,17 +168,23 @@ def build_report(run_dir: Path) -> str:
         _section("Ranker offline metrics", "AUC per task on the next day's held-out logs "
                  "(XAUC for watch time); from the day the ranker first trains.",
                  _fig(plots.offline(metrics, offline), "offline metrics")),
-        _section("Sweep", "One row per job of the sweep.", "" if sweep is None else
-                 sweep.head(200).to_html(index=False, border=0, float_format="{:.4g}".format)),
+        _section("Sweep", "Mean daily value per setting of the swept keys (jobs: replicate "
+                 "runs averaged).", "" if sweep is None else
+                 arms.sweep_table(sweep, HEADLINE + ECOSYSTEM + TRENDS)),
     ]
-    return page_shell(f"feedsim report: {run_dir.name}", _meta(run_dir, cfg) + "".join(sections),
-                      plots_style())
+    return page_shell(f"feedsim report: {run_dir.name}",
+                      _meta(run_dir, cfg, sweep) + "".join(sections), plots_style())
 
 
-def _meta(run_dir: Path, cfg: dict) -> str:
+def _meta(run_dir: Path, cfg: dict, sweep: pd.DataFrame | None = None) -> str:
     summary = run_dir / "summary.json"
-    info = {k: v for k, v in json.loads(summary.read_text()).items() if not isinstance(v, dict)} \
-        if summary.exists() else {"seed": cfg.get("seed")}
+    if summary.exists():
+        info = {k: v for k, v in json.loads(summary.read_text()).items()
+                if not isinstance(v, dict)}
+    elif sweep is not None:
+        info = {"sweep jobs": sweep["job"].nunique(), "swept keys": ", ".join(arms.swept(sweep))}
+    else:
+        info = {"seed": cfg.get("seed")}
     rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                    for k, v in info.items())
     return f"<table>{rows}</table>"
@@ -178,7 +192,8 @@ def _meta(run_dir: Path, cfg: dict) -> str:
 
 def plots_style() -> str:
     from feedsim.report.explain_render import STYLE
-    return STYLE + "figure{margin:0 0 1.5em}img{max-width:100%}figcaption{color:#666;font-size:12px}"
+    return STYLE + ("figure{margin:0 0 1.5em}img{max-width:100%}figcaption{color:#666;"
+                    "font-size:12px}tr.sig td{font-weight:bold}")
 
 
 def write_report(out_dir: Path, sim=None) -> Path:

@@ -53,6 +53,13 @@ def _band(metrics: pd.DataFrame, name: str, arm: str, values: pd.Series):
     return values - Z95 * se, values + Z95 * se
 
 
+def _replicate_band(per_day):
+    """95 % normal band of a day's mean over replicate runs (sweep seeds) of one arm."""
+    mean, sd, n = per_day.mean(), per_day.std().fillna(0.0), per_day.size()
+    half = Z95 * sd / np.sqrt(n)
+    return mean - half, mean + half
+
+
 def metrics_over_days(metrics: pd.DataFrame, names: list[str], title: str) -> str | None:
     names = [m for m in names if m in set(metrics.metric)]
     if not names:
@@ -60,9 +67,11 @@ def metrics_over_days(metrics: pd.DataFrame, names: list[str], title: str) -> st
     fig, axes = _grid(len(names))
     for ax, name in zip(axes, names):
         for arm, rows in metrics[metrics.metric == name].groupby("arm"):
-            values = rows.groupby("day")["value"].mean()
+            per_day = rows.groupby("day")["value"]
+            values = per_day.mean()
             ax.plot(values.index, values.values, marker="o", ms=3, label=arm)
-            band = _band(metrics, name, arm, values)
+            band = _replicate_band(per_day) if per_day.size().max() > 1 else \
+                _band(metrics, name, arm, values)
             if band is not None:
                 ax.fill_between(values.index, *band, alpha=0.2)
         ax.set_title(name, fontsize=10)

@@ -95,10 +95,24 @@ def first_occurrence(ids: np.ndarray) -> np.ndarray:
     return ~repeat
 
 
-def positive_weights(log: ImpressionBatch) -> np.ndarray:
-    """Engagement weight of each impression: watch ratio (capped) plus actions; 0 if negative. (N,)"""
-    ratio = np.clip(log.watch_s / np.maximum(log.duration_s, 1e-3), 0.0, 2.0)
-    weight = ratio.astype(np.float64)
+WATCH_UNIT_S = 10.0          # watch seconds per unit of weight in `watch="seconds"` weighting
+
+
+def positive_weights(log: ImpressionBatch, watch: str = "ratio") -> np.ndarray:
+    """Engagement weight of each impression: watched share plus actions; 0 if negative. (N,)
+
+    `watch="ratio"`: watch ratio (capped at 2); `watch="seconds"`: watch seconds / 10, so a
+    long video watched through weighs what it is worth to the user (the platform's watch-time
+    objective) instead of what a 5-second clip watched twice is.
+    """
+    if watch == "seconds":
+        weight = np.asarray(log.watch_s, np.float64) / WATCH_UNIT_S
+    elif watch == "ratio":
+        ratio = log.watch_s / np.maximum(log.duration_s, 1e-3)
+        weight = np.clip(ratio, 0.0, 2.0).astype(np.float64)
+    else:
+        raise RetrievalError(f"retrieval.two_tower.positive_weight: unknown weighting {watch!r}; "
+                             "one of ratio|seconds")
     for name, w in ACTION_WEIGHTS.items():
         weight += w * getattr(log, name)
     valid = log.watch_s >= np.minimum(VALID_PLAY_S, log.duration_s)

@@ -23,6 +23,8 @@ class TwoTowerConfig:
     sparse: bool = True
     temperature: float = 0.05
     logq: bool = True               # the sampling-bias correction (Yi et al. 2019)
+    positive_weight: str = "seconds"  # seconds | ratio: how a positive's watch counts
+    exposure_correction: bool = True  # learn engagement per exposure, not per past exposure
     history: int = 20               # recent engaged videos in the user tower
     id_dropout: float = 0.3         # share of samples trained without the video id (cold start)
     duration_buckets: int = 8
@@ -102,6 +104,8 @@ class RetrievalConfig:
     filter_by: str = "language"     # language | market | none
     train_days: int = 3             # days of log each fit reads
     eval_k: int = 500
+    eval_users: int = 16            # users sampled per day for the run's retrieval figures
+    # against the truth (when evaluation code attached one; 0 = off)
     two_tower: TwoTowerConfig = field(default_factory=TwoTowerConfig)
     mf: MFConfig = field(default_factory=MFConfig)
     item2item: Item2ItemConfig = field(default_factory=Item2ItemConfig)

@@ -6,6 +6,8 @@ top-K, and the merged set, are scored by recall@K and NDCG@K (binary relevance: 
 top-K), candidate coverage (distinct videos / catalogue) and mean log-popularity (mean
 log(1 + all-time impressions) of the retrieved videos). The truth arrives as a callable
 `truth(user_ids (B,), video_ids (B, K)) -> (B, K)` from evaluation code: retrieval never holds it.
+During a run, sandbox code may `attach_truth` to a policy; its retriever then reports these
+figures for `retrieval.eval_users` of the day's requesters in the policy's day metrics.
 """
 from __future__ import annotations
 
@@ -89,3 +91,46 @@ def evaluate_retriever(retriever, user_ids: np.ndarray, truth: Truth, k: int,
     for row in rows:
         row["k"] = k
     return rows
+
+
+class TrueValue:
+    """The truth as evaluation code passes it: `expected(users, videos).value`. Picklable (a
+    run's checkpoint pickles its policies) as long as `expected` is a bound method."""
+
+    def __init__(self, expected):
+        self.expected = expected
+
+    def __call__(self, user_ids: np.ndarray, video_ids: np.ndarray) -> np.ndarray:
+        return self.expected(user_ids, video_ids).value
+
+
+def attach_truth(policy, truth: Truth) -> bool:
+    """Let a policy's retriever report figures against `truth` in its day metrics (sandbox
+    code calls this; the platform never reaches the truth by itself). False if no retriever."""
+    retriever = getattr(policy, "retriever", None)
+    if retriever is None:
+        return False
+    retriever.truth = truth
+    return True
+
+
+def day_metrics(retriever, day: int, users: int, k: int) -> dict[str, float]:
+    """Recall, NDCG, coverage and log-popularity of each source and the merge, for `users`
+    users sampled among today's requests. Names: `retrieval/<source>/<metric>`.
+
+    The sources' random streams are restored afterwards, so serving is the same with or
+    without the evaluation.
+    """
+    log = retriever.ctx.recent_logs.get(day)
+    if retriever.truth is None or users <= 0 or log is None or not retriever.fitted:
+        return {}
+    pool = np.unique(log.user_id.astype(np.int64))
+    rng = np.random.default_rng([retriever.seed, day])
+    sample = np.sort(rng.choice(pool, min(users, pool.size), replace=False))
+    states = [(s.rng, s.rng.bit_generator.state) for s in retriever.sources
+              if isinstance(getattr(s, "rng", None), np.random.Generator)]
+    rows = evaluate_retriever(retriever, sample, retriever.truth, k)
+    for gen, state in states:                                    # a loop over one or two
+        gen.bit_generator.state = state
+    return {f"retrieval/{r['source']}/{m}": float(r[m]) for r in rows
+            for m in ("recall", "ndcg", "coverage", "log_popularity")}

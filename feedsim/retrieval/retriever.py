@@ -25,6 +25,8 @@ class Retriever:
         self.sources: list[Source] = build_sources(cfg, ctx.view, ctx.counters, seed, device, names)
         self.sizes = quota_sizes(self.source_names, dict(cfg.quotas), cfg.total_candidates)
         self.keep = CandidateFilter(ctx.view, ctx.seen, cfg.filter_by)
+        self.seed = seed
+        self.truth = None            # set by evaluation code only (evaluate.attach_truth)
 
     @property
     def source_names(self) -> tuple[str, ...]:
@@ -59,6 +61,12 @@ class Retriever:
         parts = [s.retrieve(user_ids, int(np.ceil(q * self.cfg.overfetch)))
                  for s, q in zip(self.sources, self.sizes)]
         return merge(user_ids, parts, self.sizes, self.cfg.total_candidates, self.keep)
+
+    def day_metrics(self) -> dict[str, float]:
+        """The day's figures against the truth on `eval_users` sampled requests ({} when no
+        truth is attached or the sources are not fitted)."""
+        from feedsim.retrieval.evaluate import day_metrics
+        return day_metrics(self, self.ctx.view.day, self.cfg.eval_users, self.cfg.eval_k)
 
     def retrieve_source(self, name: str, user_ids: np.ndarray, k: int,
                         filtered: bool = True) -> Candidates:

@@ -1,11 +1,14 @@
 """Stage 1 of 5 (retrieval): the two-tower source, trained with in-batch softmax and logQ.
 
-Each positive impression (a valid play, weighted by watch ratio and actions) is a training
-example; the other positives of the batch are its negatives. Popular videos appear as in-batch
-negatives in proportion to their share of positives q_j, so the softmax learns to bury them;
-the logQ correction (Yi et al., RecSys 2019) subtracts log q_j, with q_j the exact per-draw
-frequency of video j in the positive stream. `logq=false` switches it off for teaching.
-Embedding tables are sparse (SparseAdam), the small MLPs dense (Adam).
+Each positive impression (a valid play, weighted by watch seconds and actions, or by watch
+ratio with `positive_weight=ratio`) is a training example; the other positives of the batch
+are its negatives. Popular videos appear as in-batch negatives in proportion to their share of
+positives q_j, so the softmax learns to bury them; the logQ correction (Yi et al., RecSys 2019)
+subtracts log q_j, with q_j the exact per-draw frequency of video j in the positive stream.
+`logq=false` switches it off for teaching. The exposure correction adds log e_j (j's share of
+impressions): the log counts what the logging policy chose to show, so without it the towers
+learn "shown often" (popularity) rather than "engaging when shown". Large id tables are sparse
+(SparseAdam), small ones and the MLPs dense (Adam).
 """
 from __future__ import annotations
 
@@ -25,20 +28,26 @@ from feedsim.retrieval.tower_features import (Vocab, history_column, user_table,
                                               video_table)
 
 
+SPARSE_MIN_ROWS = 1000                 # id tables at least this large train sparse
+
+
 class Towers(nn.Module):
     """User and video towers mapping id features to unit vectors of size dim."""
 
     def __init__(self, vocab: Vocab, cfg: TwoTowerConfig):
         super().__init__()
         d, sp = cfg.dim, cfg.sparse
-        emb = lambda n: nn.Embedding(n + 1, d, padding_idx=n, sparse=sp)       # noqa: E731
+        # sparse gradients only pay off for large tables: a 6-row table is cheaper dense
+        emb = lambda n: nn.Embedding(n + 1, d, padding_idx=n,                  # noqa: E731
+                                     sparse=sp and n >= SPARSE_MIN_ROWS)
         self.user_id = emb(vocab.users)
         self.user_cols = nn.ModuleList([emb(n) for n in (vocab.markets, vocab.languages,
                                                           vocab.devices, vocab.age_buckets)])
         self.history = nn.EmbeddingBag(vocab.videos + 1, d, mode="mean",
                                        padding_idx=vocab.videos, sparse=sp)
         self.video_id = emb(vocab.videos)
-        self.tags = nn.EmbeddingBag(vocab.tags + 1, d, mode="sum", padding_idx=vocab.tags, sparse=sp)
+        self.tags = nn.EmbeddingBag(vocab.tags + 1, d, mode="sum", padding_idx=vocab.tags,
+                                    sparse=sp and vocab.tags >= SPARSE_MIN_ROWS)
         self.video_cols = nn.ModuleList([emb(n) for n in (vocab.sounds, vocab.creators,
                                                            vocab.duration_buckets, vocab.languages)])
         mlp = lambda n_in: nn.Sequential(nn.Linear(n_in * d, cfg.hidden), nn.ReLU(),  # noqa: E731
@@ -95,7 +104,7 @@ class TwoTowerSource(Source):
         self.encoded = 0
 
     def _fit(self, log: ImpressionBatch) -> None:
-        weight = positive_weights(log)
+        weight = positive_weights(log, self.cfg.positive_weight)
         pos = np.flatnonzero(weight > 0)
         if pos.size == 0:
             raise EmptyLogError(f"retrieval source {self.name!r}: the log holds no positive "
@@ -114,27 +123,49 @@ class TwoTowerSource(Source):
         start = time.perf_counter()
         with torch_threads(self.cfg.torch_threads):
             n = self._train(log.user_id[pos].astype(np.int64), log.video_id[pos].astype(np.int64),
-                            weight[pos])
+                            weight[pos], log.video_id[pos[0]:])
         self.train_stats = {"samples": float(n), "seconds": time.perf_counter() - start}
         self._encode_catalogue()
 
     def _optimisers(self) -> list[torch.optim.Optimizer]:
-        sparse = [p for m in self.model.modules()
-                  if isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for p in m.parameters()]
-        ids = {id(p) for p in sparse}
-        dense = [p for p in self.model.parameters() if id(p) not in ids]
+        """SparseAdam for the large id tables; Adam for the small tables (at the embedding
+        learning rate) and the MLPs."""
         if not self.cfg.sparse:
             return [torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)]
+        tables = [m for m in self.model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
+        sparse = [m.weight for m in tables if m.sparse]
+        small = [m.weight for m in tables if not m.sparse]
+        ids = {id(p) for p in sparse + small}
+        mlp = [p for p in self.model.parameters() if id(p) not in ids]
         return [torch.optim.SparseAdam(sparse, lr=self.cfg.sparse_lr),
-                torch.optim.Adam(dense, lr=self.cfg.lr)]
+                torch.optim.Adam([{"params": mlp}, {"params": small, "lr": self.cfg.sparse_lr}],
+                                 lr=self.cfg.lr)]
 
-    def _train(self, users: np.ndarray, videos: np.ndarray, weight: np.ndarray) -> int:
+    def _correction(self, videos: np.ndarray, shown: np.ndarray) -> np.ndarray:
+        """The logit offset subtracted for each positive's video. (N,)
+
+        logQ: log q_j, the exact per-draw frequency of j among the positives (the in-batch
+        negatives are drawn from it). Exposure: plus log e_j, the share of impressions that
+        showed j over the same span, so the towers learn engagement per exposure instead of
+        re-learning what the logging policy chose to show (popular videos were shown more).
+        """
+        n = self.vocab.videos
+        offset = np.zeros(videos.size)
+        if self.cfg.logq:
+            offset += np.log(np.bincount(videos, minlength=n)[videos] / videos.size)
+        if self.cfg.exposure_correction:
+            exposure = np.bincount(shown[shown < n], minlength=n) / max(shown.size, 1)
+            offset -= np.log(np.maximum(exposure[videos], 1e-12))
+        return offset
+
+    def _train(self, users: np.ndarray, videos: np.ndarray, weight: np.ndarray,
+               shown: np.ndarray) -> int:
         """Epochs of shuffled mini-batches over the positives; returns samples seen."""
-        freq = np.bincount(videos, minlength=self.vocab.videos) / videos.size   # per-draw q_j
         dev = self.device
         u_all, v_all = torch.as_tensor(users, device=dev), torch.as_tensor(videos, device=dev)
         w_all = torch.as_tensor(weight, dtype=torch.float32, device=dev)
-        logq_all = torch.as_tensor(np.log(freq[videos]), dtype=torch.float32, device=dev)
+        logq_all = torch.as_tensor(self._correction(videos, np.asarray(shown, np.int64)),
+                                   dtype=torch.float32, device=dev)
         content = video_table(self.view, self.vocab, np.arange(self.vocab.videos)).to(dev)
         opts, bs, seen = self._optimisers(), self.cfg.batch_size, 0
         self.model.train()
@@ -158,8 +189,7 @@ class TwoTowerSource(Source):
         vid = torch.where(drop, self.vocab.videos, v)
         uvec = self.model.user(u, self.users[u], hist)                          # (B, D)
         vvec = self.model.video(vid, content[v])                                # (B, D)
-        return in_batch_loss(uvec, vvec, v, log_q if self.cfg.logq else None, w,
-                             self.cfg.temperature)
+        return in_batch_loss(uvec, vvec, v, log_q, w, self.cfg.temperature)
 
     @torch.no_grad()
     def video_vectors(self, ids: np.ndarray) -> torch.Tensor:

@@ -1,12 +1,25 @@
 """The follow graph: which users follow which creators. Observable to the platform.
 
 Stored as one sorted array of int64 keys `user * n_creators + creator`, so membership for a
-whole batch of (user, creator) pairs is one `searchsorted`. Follows made during a day are
+whole batch of (user, creator) pairs is a gather in a per-user Bloom block, then one
+`searchsorted` for the few pairs it does not rule out. Follows made during a day are
 buffered and merged at day end (the platform's follow counts update daily).
 """
 from __future__ import annotations
 
 import numpy as np
+
+BLOCK_WORDS = 8          # 256 Bloom bits per user (8 x uint32), 3 bits per follow
+
+
+def _creator_bits(n_creators: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each creator's word in a user's block and its 3-bit mask there: ((C,) int64, (C,) uint32)."""
+    mixed = np.arange(n_creators, dtype=np.uint32) * np.uint32(0x9E3779B1)
+    word = (mixed >> np.uint32(29)).astype(np.int64)
+    mask = np.zeros(n_creators, dtype=np.uint32)
+    for shift in (24, 19, 14):
+        mask |= np.uint32(1) << ((mixed >> np.uint32(shift)) & np.uint32(31))
+    return word, mask
 
 
 class FollowGraph:
@@ -17,36 +30,36 @@ class FollowGraph:
         self._set_keys(np.unique(users.astype(np.int64) * n_creators + creators))
 
     def _set_keys(self, keys: np.ndarray) -> None:
-        """Sorted keys (F,) plus a one-hash Bloom bitset that screens out most non-follows."""
+        """Sorted keys (F,) plus a per-user Bloom block that screens out most non-follows."""
         self.keys = keys
-        bits = min(max(int(16 * keys.shape[0]).bit_length(), 10), 32)    # ~16 bits per key
-        self._shift = np.uint32(32 - bits)
-        self._bloom = np.zeros(max((1 << bits) // 8, 1), dtype=np.uint8)
-        slots = self._hash(keys // self.n_creators, keys % self.n_creators)
-        np.bitwise_or.at(self._bloom, slots >> 3, (1 << (slots & 7)).astype(np.uint8))
-
-    def _hash(self, users: np.ndarray, creators: np.ndarray) -> np.ndarray:
-        """Multiplicative hashing of (user, creator) pairs in uint32 to bit slots."""
-        mixed = users.astype(np.uint32) * np.uint32(0x9E3779B1) \
-            + creators.astype(np.uint32) * np.uint32(0x85EBCA77)
-        return mixed >> self._shift
+        self._word, self._mask = _creator_bits(self.n_creators)                # (C,) each
+        self._blocks = np.zeros(self.n_users * BLOCK_WORDS, dtype=np.uint32)    # (U x 8,)
+        creators = keys % self.n_creators
+        np.bitwise_or.at(self._blocks, (keys // self.n_creators) * BLOCK_WORDS
+                         + self._word[creators], self._mask[creators])
 
     def contains(self, users: np.ndarray, creators: np.ndarray) -> np.ndarray:
         """Whether each user follows the paired creator; any matching shapes. bool
 
-        The Bloom bitset (a few MB, cache-resident) rejects most pairs in one gather; only the
-        few candidates it lets through are confirmed by binary search in the sorted keys.
+        A Bloom filter blocked per user: a creator owns 3 bits of one 32-bit word of the
+        user's 32-byte block, so one gather per pair (and one cache line per user) rejects
+        most pairs; the ~3 % it lets through are confirmed by binary search in the keys.
         """
-        out = np.zeros(np.size(creators), dtype=bool)
+        shape = np.broadcast_shapes(np.shape(users), np.shape(creators))
+        out = np.zeros(int(np.prod(shape)), dtype=bool)
         if self.keys.shape[0] == 0:
-            return out.reshape(np.shape(creators))
-        slots = self._hash(users, creators).ravel()
-        bits = self._bloom[slots >> 3] >> (slots & 7).astype(np.uint8)
-        maybe = np.flatnonzero(bits & 1)
-        q = np.ravel(users)[maybe].astype(np.int64) * self.n_creators + np.ravel(creators)[maybe]
+            return out.reshape(shape)
+        mask = np.take(self._mask, creators)
+        at = np.asarray(users).astype(np.int64, copy=False) * BLOCK_WORDS \
+            + np.take(self._word, creators)
+        bits = np.take(self._blocks, at)
+        bits &= mask
+        maybe = np.flatnonzero(np.broadcast_to(bits == mask, shape))
+        q = np.broadcast_to(users, shape).flat[maybe].astype(np.int64) * self.n_creators \
+            + np.broadcast_to(creators, shape).flat[maybe]                   # user x C + creator
         pos = np.searchsorted(self.keys, q).clip(0, self.keys.shape[0] - 1)
         out[maybe] = self.keys[pos] == q
-        return out.reshape(np.shape(creators))
+        return out.reshape(shape)
 
     def add(self, users: np.ndarray, creators: np.ndarray) -> None:
         """Buffer new follows; they take effect at `commit`."""

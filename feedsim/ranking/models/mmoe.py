@@ -14,10 +14,9 @@ class MMoE(RankingModel):
     def __init__(self, spec: ModelSpec, generator: torch.Generator):
         super().__init__(spec, generator)
         self.experts = grouped_mlp(spec.n_experts, spec.in_dim, spec.hidden, generator)
-        self.gates = GroupedLinear(1, spec.in_dim, spec.n_tasks * spec.n_experts, generator)
+        self.gates = GroupedLinear(spec.n_tasks, spec.in_dim, spec.n_experts, generator)
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
-        e, t = self.spec.n_experts, self.spec.n_tasks
-        experts = self.experts(x.unsqueeze(1).expand(-1, e, -1))         # (N, E, H)
-        gates = self.gates(x.unsqueeze(1)).view(-1, t, e).softmax(dim=-1)             # (N, T, E)
-        return torch.einsum("nte,neh->nth", gates, experts)              # (N, T, H)
+        experts = self.experts(x)                                        # (E, N, H)
+        gates = self.gates(x).softmax(dim=-1)                            # (T, N, E)
+        return torch.einsum("tne,enh->tnh", gates, experts)              # (T, N, H)

@@ -15,7 +15,7 @@ from feedsim.ranking.models.base import GroupedLinear, ModelSpec, RankingModel, 
 
 
 class CGCLevel(nn.Module):
-    """One CGC level: inputs (N, T+1, I) (slot T = shared) -> outputs (N, T+1, H)."""
+    """One CGC level: inputs (T+1, N, I) (slot T = shared) -> outputs (T+1, N, H)."""
 
     def __init__(self, spec: ModelSpec, d_in: int, width: int, generator: torch.Generator):
         super().__init__()
@@ -24,14 +24,15 @@ class CGCLevel(nn.Module):
         self.register_buffer("reader", reader)                           # (G,) input slot
         allowed = (reader[None, :] == torch.arange(t + 1)[:, None]) | (reader[None, :] == t)
         allowed[t] = True                                                # shared gate: all
-        self.register_buffer("mask", torch.where(allowed, 0.0, float("-inf")))   # (T+1, G)
+        mask = torch.where(allowed, 0.0, float("-inf"))                  # (T+1, G)
+        self.register_buffer("mask", mask.unsqueeze(1))                  # (T+1, 1, G)
         self.experts = grouped_mlp(reader.numel(), d_in, (width,), generator)
         self.gates = GroupedLinear(t + 1, d_in, reader.numel(), generator)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        experts = self.experts(inputs[:, self.reader])                   # (N, G, H)
-        gates = (self.gates(inputs) + self.mask).softmax(dim=-1)         # (N, T+1, G)
-        return torch.einsum("nsg,ngh->nsh", gates, experts)              # (N, T+1, H)
+        experts = self.experts(inputs[self.reader])                      # (G, N, H)
+        gates = (self.gates(inputs) + self.mask).softmax(dim=-1)         # (T+1, N, G)
+        return torch.einsum("sng,gnh->snh", gates, experts)              # (T+1, N, H)
 
 
 class PLE(RankingModel):
@@ -44,7 +45,7 @@ class PLE(RankingModel):
                                     for d, w in zip(d_ins, widths))
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
-        h = x.unsqueeze(1).expand(-1, self.spec.n_tasks + 1, -1)         # (N, T+1, I)
+        h = x.unsqueeze(0).expand(self.spec.n_tasks + 1, -1, -1)         # (T+1, N, I)
         for level in self.levels:
-            h = level(h)                                                 # (N, T+1, H)
-        return h[:, : self.spec.n_tasks]                                 # (N, T, H)
+            h = level(h)                                                 # (T+1, N, H)
+        return h[: self.spec.n_tasks]                                    # (T, N, H)

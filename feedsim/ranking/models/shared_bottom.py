@@ -17,5 +17,5 @@ class SharedBottom(RankingModel):
         self.bottom = grouped_mlp(1, spec.in_dim, spec.hidden, generator)
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.bottom(x.unsqueeze(1))                                  # (N, 1, H)
-        return h.expand(-1, self.spec.n_tasks, -1)                       # (N, T, H)
+        h = self.bottom(x)                                               # (1, N, H)
+        return h.expand(self.spec.n_tasks, -1, -1)                       # (T, N, H)

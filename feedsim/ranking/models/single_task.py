@@ -17,5 +17,4 @@ class SingleTask(RankingModel):
         self.mlps = grouped_mlp(spec.n_tasks, spec.in_dim, spec.hidden, generator)
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
-        t = self.spec.n_tasks
-        return self.mlps(x.unsqueeze(1).expand(-1, t, -1))              # (N, T, H)
+        return self.mlps(x)                                              # (T, N, H)

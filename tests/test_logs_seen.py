@@ -1,0 +1,25 @@
+"""The seen filter's membership agrees with a plain per-user set, ring wrap-around included."""
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from feedsim.logs.seen import SeenHistory
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), window=st.integers(1, 8), pages=st.integers(1, 12))
+def test_contains_matches_a_set_of_the_last_window_served(seed, window, pages):
+    rng = np.random.default_rng(seed)
+    n_users, n_videos = 5, 40
+    seen = SeenHistory(n_users, window)
+    history = [[] for _ in range(n_users)]
+    for _ in range(pages):
+        users = rng.choice(n_users, 3, replace=False)
+        videos = rng.integers(0, n_videos, (3, 4))
+        served = rng.random((3, 4)) < 0.7
+        seen.add(users, videos, served)
+        for u, row, ok in zip(users, videos, served):
+            history[u].extend(row[ok].tolist())
+    users = np.arange(n_users)
+    cands = rng.integers(0, n_videos + 5, (n_users, 10))      # ids above any served one too
+    expected = np.array([[c in set(history[u][-window:]) for c in cands[u]] for u in users])
+    assert (seen.contains(users, cands) == expected).all()
