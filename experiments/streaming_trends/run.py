@@ -20,6 +20,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -76,12 +77,31 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def t_interval(x: np.ndarray) -> tuple[float, float, float]:
+    """(low, high, mean) of a 95 % t interval for the mean of x."""
+    mean = float(x.mean())
+    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return mean - half, mean + half, mean
+
+
+def paired_lifts(frame: pd.DataFrame) -> tuple[dict, int]:
+    """Streaming minus daily new-trend share per (seed, day): a t interval per quarter and for
+    the first half of the day, and the number of (seed, day) pairs."""
+    wide = frame.pivot_table(index=["seed", "day", "quarter"], columns="arm",
+                             values="new_trend_share")
+    diff = (wide["streaming"] - wide["daily"]).unstack("quarter")          # (pairs, quarters)
+    ci = {q: t_interval(diff[q].to_numpy()) for q in diff.columns}
+    ci["first half"] = t_interval(diff[[1, 2]].mean(axis=1).to_numpy())
+    return ci, len(diff)
+
+
 def write_results(frame: pd.DataFrame, walls: dict[str, list[float]], args) -> None:
     table = frame.groupby(["arm", "quarter"], as_index=False)[
         ["new_trend_share", "trend_share"]].mean()
     wide = table.pivot(index="quarter", columns="arm", values="new_trend_share")
     lift = wide["streaming"] - wide["daily"]
     median = {arm: float(np.median(w)) for arm, w in walls.items()}
+    ci, n_pairs = paired_lifts(frame)
     lines = [
         "# Streaming against daily ranker updates: trend capture through the day", "",
         f"Tiny world, `policy=fyp`, seeds {args.seeds}, {args.days} days; measured on days "
@@ -90,20 +110,24 @@ def write_results(frame: pd.DataFrame, walls: dict[str, list[float]], args) -> N
         "Share of impressions on videos of trends that crossed the trending threshold that day "
         "(`new`), and on any trending sound or hashtag (`all`), per quarter of the day's "
         "requests, mean over days and seeds:", "",
-        "| quarter | daily new | streaming new | streaming - daily | daily all | streaming all |",
-        "|---|---|---|---|---|---|"]
+        "| quarter | daily new | streaming new | streaming - daily | 95 % CI (paired) "
+        "| daily all | streaming all |",
+        "|---|---|---|---|---|---|---|"]
     for q in range(1, QUARTERS + 1):
         d = table[(table.arm == "daily") & (table.quarter == q)].iloc[0]
         s = table[(table.arm == "streaming") & (table.quarter == q)].iloc[0]
         lines.append(f"| Q{q} | {100 * d.new_trend_share:.2f} % | {100 * s.new_trend_share:.2f} % "
-                     f"| {100 * lift[q]:+.2f} pt | {100 * d.trend_share:.2f} % "
+                     f"| {100 * lift[q]:+.2f} pt | [{100 * ci[q][0]:+.2f}, {100 * ci[q][1]:+.2f}] "
+                     f"| {100 * d.trend_share:.2f} % "
                      f"| {100 * s.trend_share:.2f} % |")
-    late, early = lift[QUARTERS], lift[1]
-    lines += ["", f"Streaming minus daily on new trends: Q1 {100 * early:+.2f} pt, "
-              f"Q{QUARTERS} {100 * late:+.2f} pt. "
-              + ("Streaming catches new trends sooner in this run: its lead grows through the day."
-                 if late > max(early, 0) else
-                 "This run does not show streaming catching new trends sooner."),
+    low, high = ci["first half"]
+    verdict = ("Streaming catches new trends sooner: its lead in the first half of the day "
+               "excludes zero." if low > 0 else
+               "Streaming is behind daily in the first half of the day." if high < 0 else
+               "No detectable difference in the first half of the day at this size.")
+    lines += ["", f"Streaming minus daily on new trends in the first half of the day (Q1-Q2), "
+              f"paired over {n_pairs} seed-days: {100 * ci['first half'][2]:+.2f} pt, 95 % CI "
+              f"[{100 * low:+.2f}, {100 * high:+.2f}]. {verdict}",
               "", f"Wall time per simulated day (median over days, same process): daily "
               f"{median['daily']:.1f} s, streaming {median['streaming']:.1f} s, ratio "
               f"{median['streaming'] / median['daily']:.2f} (noisy: a shared 2-core machine).",

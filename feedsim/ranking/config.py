@@ -98,7 +98,7 @@ class RankingConfig:
     heads: list[str] = field(default_factory=lambda: [
         "watch", "long_view", "like", "comment", "share", "follow", "skip"])
     watch_target: str = "d2q"        # regression | weighted_logistic | d2q
-    duration_buckets: int = 10       # d2q quantile buckets of duration
+    duration_buckets: int = 40       # d2q quantile buckets of duration
     esmm: list[str] = field(default_factory=list)   # heads chained as p(long_view) x p(.|lv)
     position_tower: bool = True      # training-only position-bias logit, dropped at serving
     embedding_dim: int = 16
