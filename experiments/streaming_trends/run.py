@@ -120,7 +120,7 @@ def write_results(frame: pd.DataFrame, walls: dict[str, list[float]], args) -> N
                      f"| {100 * lift[q]:+.2f} pt | [{100 * ci[q][0]:+.2f}, {100 * ci[q][1]:+.2f}] "
                      f"| {100 * d.trend_share:.2f} % "
                      f"| {100 * s.trend_share:.2f} % |")
-    low, high = ci["first half"]
+    low, high, _ = ci["first half"]
     verdict = ("Streaming catches new trends sooner: its lead in the first half of the day "
                "excludes zero." if low > 0 else
                "Streaming is behind daily in the first half of the day." if high < 0 else
