@@ -87,6 +87,7 @@ class Simulation:
         self.initial_followers = self.world.creators.followers.copy()
         self.active_history: list[np.ndarray] = []
         self.metrics_rows: list[dict] = []
+        self.phase_seconds: dict[str, float] = {}        # wall time of the last day's phases
         self.longitudinal = Longitudinal(len(self.arms), self.world.users.n,
                                          cfg.loop.views_milestone_per_user * self.world.users.n)
 
@@ -101,14 +102,19 @@ class Simulation:
     def step_day(self) -> DayResult:
         """Simulate the next day and fold it into metrics, logs and the world's state."""
         day = self.world.day
+        start = time.perf_counter()
         self.world.start_day()
         self.ctx.counters.grow(self.world.videos.n)
         for arm in self.arms:
-            arm.policy.begin_day(day)
+            arm.policy.begin_day(day)          # fyp: the daily retraining
         if self.day_loop.regret_oracle is not None:
             self.day_loop.regret_oracle.begin_day(day)
-        result = self.day_loop.run(day)
+        trained = time.perf_counter()
+        result = self.day_loop.run(day)        # serve, respond, log: the day's requests
+        served = time.perf_counter()
         self._finish_day(day, result)
+        self.phase_seconds = {"begin_day": trained - start, "day_loop": served - trained,
+                              "finish_day": time.perf_counter() - served}
         return result
 
     def _source_index(self, result: DayResult) -> np.ndarray:
