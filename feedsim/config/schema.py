@@ -105,6 +105,9 @@ class PolicyConfig:
     retrain_every_days: int = 1        # fyp: retrain retrieval and ranking every N days
     retrieval_cache: str = "day"       # fyp: request | session | day (see feedsim/policy/fyp.py)
     refill_below: int = 100            # fyp, day cache: retrieve again below this many unseen
+    live_sources: list[str] = field(default_factory=list)  # fyp: real-time sources (live.py)
+    live_candidates: int = 20          # fyp: each live source's best appended per request
+    live_refresh_requests: int = 1000  # fyp: live sources refit every this many requests
     exclude_seen: bool = True
 
 

@@ -18,7 +18,7 @@ POSITIVE_INTS = {
     "loop": ("days", "page_size", "max_pages_per_session", "seen_window"),
     "behavior": ("creator_buckets", "threads"),
     "policy": ("popular_pool", "oracle_candidates", "prerank", "retrain_every_days",
-               "refill_below"),
+               "refill_below", "live_candidates", "live_refresh_requests"),
 }
 POSITIVE_FLOATS = {
     "world": ("interest_concentration", "activity_sigma", "follower_median", "follower_tail_alpha",
@@ -133,6 +133,12 @@ def validate_config(cfg: Config) -> None:
     _check(cfg.policy.prerank_per_source >= 0, "policy.prerank_per_source", ">= 0",
            cfg.policy.prerank_per_source)
     from feedsim.policy import POLICIES  # late import: policies import the config package
+    from feedsim.policy.live import LIVE_CAPABLE
+    live = list(cfg.policy.live_sources)
+    _check(all(s in LIVE_CAPABLE and s in cfg.retrieval.sources for s in live)
+           and len(set(live)) == len(live), "policy.live_sources",
+           f"distinct names among {'|'.join(LIVE_CAPABLE)} that are also in retrieval.sources",
+           live)
     _check(cfg.policy.retrieval_cache in ("request", "session", "day"), "policy.retrieval_cache",
            "one of request|session|day", cfg.policy.retrieval_cache)
     _check(cfg.policy.name in POLICIES, "policy.name", "one of " + "|".join(sorted(POLICIES)),

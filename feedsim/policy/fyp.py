@@ -13,7 +13,8 @@ there are logs (day 0), candidates come from popular, fresh and random, as on a 
 `policy.retrieval_cache` trades freshness for speed: `request` retrieves for every page;
 `session` keeps a user's retrieved candidates for the rest of the session; `day` keeps them for
 the day until fewer than `policy.refill_below` unseen candidates remain. Cached candidates are
-re-ranked minus what was seen since, with up-to-date ranker features.
+re-ranked minus what was seen since, with up-to-date ranker features. `policy.live_sources`
+adds real-time sources refreshed during the day on top of the cache (live.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import numpy as np
 from feedsim.config.schema import Config
 from feedsim.policy.base import FeedPolicy, Page, PlatformContext, Requests
 from feedsim.policy.cold import COLD_SOURCES, ColdCandidates
+from feedsim.policy.live import LiveSources
 from feedsim.policy.prerank import UserVectors, dot_scores, reserved_bonus, top_columns
 from feedsim.policy.random import fill_random
 from feedsim.ranking.ranker import Ranker
@@ -91,10 +93,15 @@ class FypPolicy(FeedPolicy):
         self.cache = CandidateCache(ctx.view.n_users, root.retrieval.total_candidates) \
             if root.policy.retrieval_cache != "request" else None
         self.user_vectors = UserVectors(ctx.view.n_users)   # the two-tower's, once a day
+        self.live = LiveSources(self.retriever, list(root.policy.live_sources),
+                                root.policy.live_candidates, root.policy.live_refresh_requests) \
+            if root.policy.live_sources else None
 
     # ------------------------------------------------------------------ daily cadence
     def begin_day(self, day: int) -> None:
         self.cold.refresh()
+        if self.live is not None:
+            self.live.begin_day()
         self.reranker.begin_day(self.ctx)
         self.metrics = {}
         self.user_vectors.clear()
@@ -115,7 +122,7 @@ class FypPolicy(FeedPolicy):
 
     def day_metrics(self) -> dict[str, float]:
         return dict(self.metrics) | (self.streaming.day_metrics() if self.streaming else {}) \
-            | self.retriever.day_metrics()
+            | self.retriever.day_metrics() | (self.live.day_metrics() if self.live else {})
 
     def observe(self, batch) -> None:
         if self.streaming is not None:          # intra-day ranker updates (streaming.py)
@@ -131,7 +138,7 @@ class FypPolicy(FeedPolicy):
         users = requests.user_ids
         if self.retriever.fitted and self.cache is None:
             c = self.retriever.retrieve(users)
-            return c.video_ids, c.scores, c.source, None
+            return self._live(users, c.video_ids, c.scores, c.source, None)
         if self.retriever.fitted:
             per_session = self.cfg.retrieval_cache == "session"
             stale = self.cache.stale(users, requests.session_index, per_session)
@@ -139,14 +146,22 @@ class FypPolicy(FeedPolicy):
                 c = self.retriever.retrieve(users[stale])
                 self.cache.store(users[stale], c.video_ids, c.scores, c.source,
                                  self.prerank_scores(users[stale], c.video_ids, c.scores))
-            ids, score, source, prescore = self.cache.get(users)
+            ids, score, source, prescore = self._live(users, *self.cache.get(users))
             seen = self.ctx.seen.contains(users, np.maximum(ids, 0))
-            self.cache.drain(users, ((ids >= 0) & ~seen).sum(axis=1), self.cfg.refill_below)
+            width = self.cache.ids.shape[1]                      # live columns do not count
+            self.cache.drain(users, ((ids[:, :width] >= 0) & ~seen[:, :width]).sum(axis=1),
+                             self.cfg.refill_below)
             return (np.where(seen, -1, ids), np.where(seen, -np.inf, score), source,
                     np.where(seen, -np.inf, prescore))
         ids, source = self.cold.draw(self.rng, users, self.ranker.cfg.candidates)
         order = -np.arange(ids.shape[1], dtype=np.float32)[None, :].repeat(ids.shape[0], 0)
         return ids, order, (source + len(self.retriever.source_names)).astype(np.int16), None
+
+    def _live(self, users, ids, score, source, prescore):
+        """The candidates with the live sources' columns appended (unchanged without any)."""
+        if self.live is None:
+            return ids, score, source, prescore
+        return self.live.extend(users, ids, score, source, prescore, self.prerank_scores)
 
     def prerank_scores(self, users: np.ndarray, ids: np.ndarray, score: np.ndarray) -> np.ndarray:
         """The pre-rank score (B, C): the two-tower dot product, else the merged score."""
@@ -184,6 +199,8 @@ class FypPolicy(FeedPolicy):
     def serve(self, requests: Requests) -> Page:
         if self.streaming is not None:
             self.streaming.ready(requests.day)
+        if self.live is not None:
+            self.live.tick(requests.user_ids.shape[0])
         users = requests.user_ids
         ids, merged, source, prescore = self._candidates(requests)
         cols, emb = self.prerank(users, ids, merged, source, prescore)

@@ -60,6 +60,10 @@ class TrendingSource(Source):
         self.pools, self.pool_scores = language_pools(
             self.scores(), np.asarray(self.view.videos.language), n_lang, self.cfg.pool)
 
+    def refresh(self) -> None:
+        """Rebuild the pools from the live counters, mid-day (policy/live.py)."""
+        self._fit(None)
+
     def _retrieve(self, user_ids: np.ndarray, k: int) -> Candidates:
         lang = np.asarray(self.view.user_language[user_ids], np.int64)
         ids = self.pools[lang, :k]                                                 # (B, k')
