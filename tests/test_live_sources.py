@@ -1,11 +1,11 @@
 """Real-time candidate sources: a trend that takes off mid-day reaches the day-cached feed."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import tiny_config
 from feedsim.loop import Simulation
 from feedsim.policy.base import Requests
-from feedsim.rerank.base import Reason  # noqa: F401  (the rerank package imports cleanly)
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +62,18 @@ def test_a_video_trending_mid_day_enters_the_cached_candidates(live_sim):
 def test_live_sources_off_by_default_changes_nothing():
     cfg = tiny_config("policy=fyp")
     assert list(cfg.policy.live_sources) == []
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 2**16))
+def test_live_pages_hold_no_repeat_moderated_or_seen_video(live_sim, seed):
+    rng = np.random.default_rng(seed)
+    users = np.unique(rng.integers(0, live_sim.world.users.n, 30))
+    policy = live_sim.arms[0].policy
+    policy.live.tick(policy.live.refresh_every)                      # fresh live pools
+    page = policy.serve(requests_for(users, live_sim.world.day))
+    ids = page.video_ids
+    assert (ids >= 0).all() and all(len(set(row)) == row.size for row in ids)
+    assert not live_sim.world.videos.moderated[ids].any()
+    assert not live_sim.ctx.seen.contains(users, ids).any()
+    assert ((page.propensity > 0) & (page.propensity <= 1)).all()
