@@ -22,6 +22,7 @@ import numpy as np
 
 from feedsim.config.compose import load_config
 from feedsim.loop import Simulation
+from feedsim.report.lessons import logged_world
 from feedsim.policy.base import eligible
 from feedsim.policy.cold import ColdCandidates
 from feedsim.ranking.ranker import Ranker
@@ -35,12 +36,8 @@ BROKEN = -1e3                                          # a true value below this
 
 
 def simulate(world: str, days: int, seed: int) -> Simulation:
-    cfg = load_config([f"world={world}", "policy=popular", f"loop.days={days}",
-                       "loop.progress=false", f"seed={seed}"])
-    sim = Simulation(cfg)
-    for _ in range(days):
-        sim.step_day()
-    return sim
+    """`world` after `days` days of the popular baseline, its logs in memory."""
+    return logged_world("popular", days, seed, f"loop.days={days}", world=world, regret=True)[1]
 
 
 def candidate_sets(sim: Simulation, n_users: int, n_cand: int, seed: int):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from feedsim.config.compose import load_config
 from feedsim.loop import Simulation
+from feedsim.report.lessons import logged_world
 from feedsim.ranking.ranker import Ranker
 
 MODELS = ("single_task", "shared_bottom", "mmoe", "ple")
@@ -22,12 +23,8 @@ TASK_METRICS = ("auc", "gauc", "logloss", "ne", "calibration")
 
 
 def simulate(world: str, days: int, seed: int) -> Simulation:
-    cfg = load_config([f"world={world}", "policy=popular", f"loop.days={days}",
-                       "loop.progress=false", f"seed={seed}"])
-    sim = Simulation(cfg)
-    for _ in range(days):
-        sim.step_day()
-    return sim
+    """`world` after `days` days of the popular baseline, its logs in memory."""
+    return logged_world("popular", days, seed, f"loop.days={days}", world=world, regret=True)[1]
 
 
 def task_table(metrics: dict[str, float], heads: list[str]) -> list[str]:

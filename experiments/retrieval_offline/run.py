@@ -20,6 +20,7 @@ import torch
 
 from feedsim.config.compose import load_config
 from feedsim.loop import Simulation
+from feedsim.report.lessons import logged_world
 from feedsim.retrieval.evaluate import (evaluate_retriever, in_rows, oracle_topk, recall_ndcg,
                                        score_candidates)
 from feedsim.retrieval.merge import quota_sizes
@@ -35,12 +36,8 @@ COLUMNS = ("recall", "ndcg", "coverage", "log_popularity")
 
 
 def simulate(world: str, days: int, seed: int) -> Simulation:
-    cfg = load_config([f"world={world}", "policy=popular", f"loop.days={days}",
-                       "loop.progress=false", f"seed={seed}"])
-    sim = Simulation(cfg)
-    for _ in range(days):
-        sim.step_day()
-    return sim
+    """`world` after `days` days of the popular baseline, its logs in memory."""
+    return logged_world("popular", days, seed, f"loop.days={days}", world=world, regret=True)[1]
 
 
 def fitted(sim: Simulation, world: str, seed: int, names: list[str], **tower) -> Retriever:

@@ -22,12 +22,14 @@ from feedsim.report.notebook import export_lesson, run_cells
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "docs" / "lessons"
 
 
-def logged_world(policy: str = "popular", days: int = 3, seed: int = 0, *overrides: str):
-    """(cfg, sim): a tiny world after `days` days of `policy`, its logs kept in memory."""
+def logged_world(policy: str = "popular", days: int = 3, seed: int = 0, *overrides: str,
+                 world: str = "tiny", regret: bool = False):
+    """(cfg, sim): a `world` preset after `days` days of `policy`, its logs kept in memory.
+    Regret against the oracle is measured only with `regret` (it costs oracle pages)."""
     from feedsim.config.compose import load_config
     from feedsim.loop import Simulation
-    cfg = load_config(["world=tiny", "loop.progress=false", f"policy={policy}", f"seed={seed}",
-                       "loop.regret_sample=0", *overrides])
+    cfg = load_config([f"world={world}", "loop.progress=false", f"policy={policy}",
+                       f"seed={seed}", *([] if regret else ["loop.regret_sample=0"]), *overrides])
     sim = Simulation(cfg)
     for _ in range(days):
         sim.step_day()
