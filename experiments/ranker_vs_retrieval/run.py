@@ -8,7 +8,8 @@ ranker and the value model, no re-ranking). Per-user totals skip the warm-up day
 watch time per DAU (the sum of watch
 seconds over the sum of active user-days, a ratio of per-user totals) with its paired
 delta-method and bootstrap CIs from feedsim.experiment.stats, the preset's standard table and
-the daily watch time per DAU of both arms. Writes results.md and watch_per_dau.png here.
+the daily watch time per DAU of both arms (the paired run and the CIs live in
+feedsim.experiment.paired). Writes results.md and watch_per_dau.png here.
 
     .venv/bin/python experiments/ranker_vs_retrieval/run.py
     .venv/bin/python experiments/ranker_vs_retrieval/run.py loop.days=4 world=tiny   # overrides
@@ -20,62 +21,18 @@ import time
 from pathlib import Path
 
 import matplotlib
-import numpy as np
 
-import pandas as pd
-
-from feedsim.experiment.ab import PAIRED_ARM, UserOutcomes
 from feedsim.experiment.cli import results_table
-from feedsim.loop import Simulation
 from feedsim.experiment.config import build_plan
-from feedsim.experiment.stats import bootstrap_effects, delta_effects, markdown
-from feedsim.rng import Streams
+from feedsim.experiment.paired import WARMUP_DAYS, run_paired_after_warmup, watch_per_dau
+from feedsim.experiment.stats import markdown
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 PRESET = "experiment=ranker_vs_retrieval"
-WARMUP_DAYS = 1       # day 0: no arm has a model yet, each serves its own cold-start fallback
 SHOWN = ["treatment_arm", "metric", "control", "treatment", "rel_effect", "rel_ci_low",
          "rel_ci_high", "p_value"]
-
-
-class Result:
-    """What results_table needs: the per-user totals after the warm-up, the daily metrics."""
-
-    def __init__(self, per_user: pd.DataFrame, daily: pd.DataFrame):
-        self.per_user, self.daily = per_user, daily
-
-
-def run_paired_after_warmup(plan) -> Result:
-    """feedsim.experiment.ab.run_paired, with per-user totals counted from WARMUP_DAYS on."""
-    frames, daily = [], []
-    for name, cfg in plan.arms:
-        sim = Simulation(cfg, None, arms=[(PAIRED_ARM, cfg)])
-        outcomes = UserOutcomes(sim.world.users.n)
-        for day in range(cfg.loop.days):
-            result = sim.step_day()
-            if day >= WARMUP_DAYS:
-                outcomes.add_day(result)
-        print(f"{name}: {cfg.loop.days} days simulated", flush=True)
-        frames.append(outcomes.frame(np.zeros(sim.world.users.n, dtype=np.int16), [name]))
-        daily.append(sim.metrics_frame().assign(arm=name))
-    return Result(pd.concat(frames, ignore_index=True), pd.concat(daily, ignore_index=True))
-
-
-def watch_per_dau(per_user, control: str, treatment: str, n_boot: int, seed: int) -> dict:
-    """Watch seconds per active user-day in both arms, the paired effect and its CIs."""
-    arrays = []
-    for arm in (control, treatment):
-        rows = per_user[per_user.arm == arm].sort_values("user_id")
-        arrays += [rows.watch_s.to_numpy()[:, None], rows.active_days.to_numpy()[:, None]]
-    d = delta_effects(*arrays, paired=True)
-    _, boot_rel = bootstrap_effects(*arrays, paired=True, n_boot=n_boot,
-                                    rng=Streams(seed).numpy("experiment.bootstrap"))
-    lo, hi = np.nanpercentile(boot_rel[:, 0], [2.5, 97.5])
-    return {"control": d["control"][0], "treatment": d["treatment"][0],
-            "rel": d["rel_effect"][0], "rel_lo": d["rel_effect"][0] - 1.96 * d["rel_se"][0],
-            "rel_hi": d["rel_effect"][0] + 1.96 * d["rel_se"][0], "boot_lo": lo, "boot_hi": hi}
 
 
 def plot(daily, path: Path) -> None:

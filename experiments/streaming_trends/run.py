@@ -1,7 +1,12 @@
-"""Streaming against daily ranker updates: how fast the feed catches a trend on its first day.
+"""Streaming against daily updates: how fast the feed catches a trend on its first day.
 
-Two arms on the same seeds (same starting world): the ranker refitted once a day (`daily`), and
-the same plus intra-day updates every `ranking.streaming.every_requests` requests (`streaming`).
+Four arms on the same seeds (same starting world): the ranker and every retrieval source refitted
+once a day (`daily`); the same plus intra-day ranker updates every
+`ranking.streaming.every_requests` requests (`streaming`, the Monolith idea); the same as daily
+plus the trending source refreshed from the live counters every `policy.live_refresh_requests`
+requests and queried on every request (`live_trending`, policy/live.py); and both
+(`streaming_live`). A streaming ranker can only rank what retrieval hands it, and with the
+day cache retrieval hands it the same candidates all day: the arms separate the two levers.
 For every simulated day after the first fit, the trends that cross the trending threshold that
 day (sounds or hashtags at strength >= metrics.ecosystem.TRENDING today but not yesterday) are
 that day's new trends; the share of impressions on their videos is measured per quarter of the
@@ -31,9 +36,11 @@ from feedsim.metrics.ecosystem import TRENDING, by_day_part  # noqa: E402
 
 HERE = Path(__file__).parent
 BASE = ("world=tiny", "policy=fyp", "loop.progress=false", "loop.regret_sample=0")
-ARMS = {"daily": (),
-        "streaming": ("ranking.streaming.enabled=true", "ranking.streaming.every_requests=250",
-                      "ranking.streaming.min_count=3")}
+STREAMING = ("ranking.streaming.enabled=true", "ranking.streaming.every_requests=250",
+             "ranking.streaming.min_count=3")
+LIVE = ("policy.live_sources=[trending]", "policy.live_refresh_requests=250")
+ARMS = {"daily": (), "streaming": STREAMING, "live_trending": LIVE,
+        "streaming_live": STREAMING + LIVE}
 QUARTERS = 4
 
 
@@ -58,8 +65,11 @@ def run_arm(arm: str, seed: int, days: int) -> tuple[list[dict], list[float]]:
             any_ = sound[v.sound] | tag[v.topic[:, 0]]
             shares = [by_day_part(mask[log.video_id], log.request_id, QUARTERS)
                       for mask in (new, any_)]
+            from_trending = np.array(sim.source_names)[log.source] == "trending"
             rows += [{"arm": arm, "seed": seed, "day": day, "quarter": q + 1,
-                      "new_trend_share": shares[0][q], "trend_share": shares[1][q]}
+                      "new_trend_share": shares[0][q], "trend_share": shares[1][q],
+                      "trending_source_share": from_trending.mean(),
+                      "trending_source_precision": any_[log.video_id[from_trending]].mean()}
                      for q in range(QUARTERS)]
         before = (sound, tag)
     return rows, walls
@@ -84,54 +94,76 @@ def t_interval(x: np.ndarray) -> tuple[float, float, float]:
     return mean - half, mean + half, mean
 
 
-def paired_lifts(frame: pd.DataFrame) -> tuple[dict, int]:
-    """Streaming minus daily new-trend share per (seed, day): a t interval per quarter and for
+def paired_lifts(frame: pd.DataFrame, arm: str) -> tuple[dict, int]:
+    """`arm` minus daily new-trend share per (seed, day): a t interval per quarter and for
     the first half of the day, and the number of (seed, day) pairs."""
     wide = frame.pivot_table(index=["seed", "day", "quarter"], columns="arm",
                              values="new_trend_share")
-    diff = (wide["streaming"] - wide["daily"]).unstack("quarter")          # (pairs, quarters)
+    diff = (wide[arm] - wide["daily"]).unstack("quarter")                  # (pairs, quarters)
     ci = {q: t_interval(diff[q].to_numpy()) for q in diff.columns}
     ci["first half"] = t_interval(diff[[1, 2]].mean(axis=1).to_numpy())
+    ci["whole day"] = t_interval(diff.mean(axis=1).to_numpy())
     return ci, len(diff)
+
+
+def verdict(low: float, high: float) -> str:
+    return ("catches new trends sooner than daily (the CI excludes zero)" if low > 0 else
+            "is behind daily (the CI excludes zero)" if high < 0 else
+            "shows no detectable difference at this size")
+
+
+def quarter_table(table: pd.DataFrame, cis: dict) -> list[str]:
+    """Markdown rows: each arm's new-trend share per quarter, and each lift over daily."""
+    others = [a for a in ARMS if a != "daily"]
+    head = ["quarter", *[f"{a} new" for a in ARMS], *[f"{a} - daily (95 % CI)" for a in others]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for q in range(1, QUARTERS + 1):
+        share = {a: table[(table.arm == a) & (table.quarter == q)].new_trend_share.iloc[0]
+                 for a in ARMS}
+        cells = [f"Q{q}", *[f"{100 * share[a]:.2f} %" for a in ARMS]]
+        cells += [f"{100 * cis[a][q][2]:+.2f} pt [{100 * cis[a][q][0]:+.2f}, "
+                  f"{100 * cis[a][q][1]:+.2f}]" for a in others]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def write_results(frame: pd.DataFrame, walls: dict[str, list[float]], args) -> None:
     table = frame.groupby(["arm", "quarter"], as_index=False)[
         ["new_trend_share", "trend_share"]].mean()
-    wide = table.pivot(index="quarter", columns="arm", values="new_trend_share")
-    lift = wide["streaming"] - wide["daily"]
     median = {arm: float(np.median(w)) for arm, w in walls.items()}
-    ci, n_pairs = paired_lifts(frame)
+    cis, n_pairs = {}, 0
+    for arm in ARMS:
+        if arm != "daily":
+            cis[arm], n_pairs = paired_lifts(frame, arm)
     lines = [
-        "# Streaming against daily ranker updates: trend capture through the day", "",
-        f"Tiny world, `policy=fyp`, seeds {args.seeds}, {args.days} days; measured on days "
-        f"1..{args.days - 1} (both arms serve them with a fitted ranker). "
-        f"Streaming: `{' '.join(ARMS['streaming'])}`.", "",
-        "Share of impressions on videos of trends that crossed the trending threshold that day "
-        "(`new`), and on any trending sound or hashtag (`all`), per quarter of the day's "
-        "requests, mean over days and seeds:", "",
-        "| quarter | daily new | streaming new | streaming - daily | 95 % CI (paired) "
-        "| daily all | streaming all |",
-        "|---|---|---|---|---|---|---|"]
-    for q in range(1, QUARTERS + 1):
-        d = table[(table.arm == "daily") & (table.quarter == q)].iloc[0]
-        s = table[(table.arm == "streaming") & (table.quarter == q)].iloc[0]
-        lines.append(f"| Q{q} | {100 * d.new_trend_share:.2f} % | {100 * s.new_trend_share:.2f} % "
-                     f"| {100 * lift[q]:+.2f} pt | [{100 * ci[q][0]:+.2f}, {100 * ci[q][1]:+.2f}] "
-                     f"| {100 * d.trend_share:.2f} % "
-                     f"| {100 * s.trend_share:.2f} % |")
-    low, high, _ = ci["first half"]
-    verdict = ("Streaming catches new trends sooner: its lead in the first half of the day "
-               "excludes zero." if low > 0 else
-               "Streaming is behind daily in the first half of the day." if high < 0 else
-               "No detectable difference in the first half of the day at this size.")
-    lines += ["", f"Streaming minus daily on new trends in the first half of the day (Q1-Q2), "
-              f"paired over {n_pairs} seed-days: {100 * ci['first half'][2]:+.2f} pt, 95 % CI "
-              f"[{100 * low:+.2f}, {100 * high:+.2f}]. {verdict}",
-              "", f"Wall time per simulated day (median over days, same process): daily "
-              f"{median['daily']:.1f} s, streaming {median['streaming']:.1f} s, ratio "
-              f"{median['streaming'] / median['daily']:.2f} (noisy: a shared 2-core machine).",
-              "", "![new trend capture](new_trend_capture.png)", ""]
+        "# Streaming and real-time sources against daily updates: trend capture through the day",
+        "", f"Tiny world, `policy=fyp`, seeds {args.seeds}, {args.days} days; measured on days "
+        f"1..{args.days - 1} (every arm serves them with a fitted ranker). Arms:", ""]
+    lines += [f"- `{arm}`: `{' '.join(o) or 'the default (ranker and sources refit daily)'}`"
+              for arm, o in ARMS.items()]
+    lines += ["", "Share of impressions on videos of trends that crossed the trending threshold "
+              "that day, per quarter of the day's requests, mean over days and seeds, and each "
+              f"arm minus daily with a paired 95 % t interval over {n_pairs} seed-days:", "",
+              *quarter_table(table, cis), ""]
+    for arm, ci in cis.items():
+        for span in ("first half", "whole day"):
+            low, high, mean = ci[span]
+            lines.append(f"- `{arm}` minus `daily`, {span}: {100 * mean:+.2f} pt, 95 % CI "
+                         f"[{100 * low:+.2f}, {100 * high:+.2f}]: it {verdict(low, high)}.")
+    day = frame.groupby("arm")[["trend_share", "trending_source_share",
+                                "trending_source_precision"]].mean()
+    lines += ["", "Whole day, mean over measured days and seeds: the share of impressions on any "
+              "trending sound or hashtag; the share served from the `trending` retrieval source; "
+              "and that source's precision, the share of its impressions on a trending sound or "
+              "hashtag (the platform sees rising engagement, not the world's trends):", "",
+              "| arm | on trends | from `trending` | `trending` precision |", "|---|---|---|---|",
+              *[f"| {arm} | {100 * day.trend_share[arm]:.2f} % | "
+                f"{100 * day.trending_source_share[arm]:.2f} % | "
+                f"{100 * day.trending_source_precision[arm]:.2f} % |" for arm in ARMS],
+        "", "Wall time per simulated day (median over days, same process): " + ", ".join(
+        f"{arm} {median[arm]:.1f} s (x{median[arm] / median['daily']:.2f})" for arm in ARMS)
+        + " (noisy: a shared 2-core machine).",
+        "", "![new trend capture](new_trend_capture.png)", ""]
     (HERE / "results.md").write_text("\n".join(lines))
     plot(table, HERE / "new_trend_capture.png")
 

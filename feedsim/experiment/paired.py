@@ -1,0 +1,80 @@
+"""Paired worlds after a warm-up day, and watch time per DAU with its paired CIs.
+
+`feedsim.experiment.ab.run_paired` counts every day of a run into the per-user totals. The
+experiments that compare whole feeds (experiments/ranker_vs_retrieval, experiments/
+policy_ordering) leave day 0 out: on day 0 no learned arm has a model yet and each serves its
+own cold-start fallback, so day 0 measures the fallbacks, not the feeds. This module runs a
+paired plan with per-user totals counted from a warm-up onwards and reports the headline of
+those experiments, watch seconds per DAU (the sum of watch seconds over the sum of active
+user-days, a ratio of per-user totals), with the paired delta-method and bootstrap CIs of
+`feedsim.experiment.stats`. The daily metrics frame of every arm keeps every day.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from feedsim.experiment.ab import PAIRED_ARM, UserOutcomes
+from feedsim.experiment.config import ExperimentPlan
+from feedsim.experiment.stats import bootstrap_effects, delta_effects
+from feedsim.loop import Simulation
+from feedsim.rng import Streams
+
+WARMUP_DAYS = 1       # day 0: no arm has a model yet, each serves its own cold-start fallback
+# Called after every simulated day with (arm name, day, simulation): progress lines, timings.
+OnDay = Callable[[str, int, Simulation], None]
+
+
+class Result:
+    """What results_table needs: the per-user totals after the warm-up, the daily metrics."""
+
+    def __init__(self, per_user: pd.DataFrame, daily: pd.DataFrame):
+        self.per_user, self.daily = per_user, daily
+
+
+def _run_arm(name: str, cfg, warmup_days: int,
+             on_day: OnDay | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One arm on its own copy of the seeded world: (per-user totals, daily metrics)."""
+    sim = Simulation(cfg, None, arms=[(PAIRED_ARM, cfg)])
+    outcomes = UserOutcomes(sim.world.users.n)
+    for day in range(cfg.loop.days):
+        result = sim.step_day()
+        if day >= warmup_days:
+            outcomes.add_day(result)
+        if on_day is not None:
+            on_day(name, day, sim)
+    everyone = np.zeros(sim.world.users.n, dtype=np.int16)
+    return outcomes.frame(everyone, [name]), sim.metrics_frame().assign(arm=name)
+
+
+def run_paired_after_warmup(plan: ExperimentPlan, warmup_days: int = WARMUP_DAYS,
+                            on_day: OnDay | None = None) -> Result:
+    """feedsim.experiment.ab.run_paired, with per-user totals counted from `warmup_days` on."""
+    frames, daily = [], []
+    for name, cfg in plan.arms:
+        per_user, metrics = _run_arm(name, cfg, warmup_days, on_day)
+        print(f"{name}: {cfg.loop.days} days simulated", flush=True)
+        frames.append(per_user)
+        daily.append(metrics)
+    return Result(pd.concat(frames, ignore_index=True), pd.concat(daily, ignore_index=True))
+
+
+def _watch_arrays(per_user: pd.DataFrame, arm: str) -> list[np.ndarray]:
+    """Watch seconds and active days of one arm's users in user order, each (n_users, 1)."""
+    rows = per_user[per_user.arm == arm].sort_values("user_id")
+    return [rows.watch_s.to_numpy()[:, None], rows.active_days.to_numpy()[:, None]]
+
+
+def watch_per_dau(per_user: pd.DataFrame, control: str, treatment: str, n_boot: int,
+                  seed: int) -> dict:
+    """Watch seconds per active user-day in both arms, the paired effect and its CIs."""
+    arrays = _watch_arrays(per_user, control) + _watch_arrays(per_user, treatment)
+    d = delta_effects(*arrays, paired=True)
+    _, boot_rel = bootstrap_effects(*arrays, paired=True, n_boot=n_boot,
+                                    rng=Streams(seed).numpy("experiment.bootstrap"))
+    lo, hi = np.nanpercentile(boot_rel[:, 0], [2.5, 97.5])
+    return {"control": d["control"][0], "treatment": d["treatment"][0],
+            "rel": d["rel_effect"][0], "rel_lo": d["rel_effect"][0] - 1.96 * d["rel_se"][0],
+            "rel_hi": d["rel_effect"][0] + 1.96 * d["rel_se"][0], "boot_lo": lo, "boot_hi": hi}
