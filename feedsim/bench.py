@@ -119,6 +119,8 @@ def print_table(figures: list[dict]) -> None:
     for f in figures:
         ratio = f" x{f['ratio_to_reference']:.3g} of ref" if "ratio_to_reference" in f else ""
         peak = f" peak {f['peak_rss_gb']:.2f} GB" if "peak_rss_gb" in f else ""
+        if "share_of_day" in f:                  # a stage: its share instead of the peak
+            peak = f" {f['share_of_day']:.1%} of the day"
         print(f"{f['name'][:58]:58s} {f['median']:14,.2f} {f['min']:12,.2f} {f['max']:12,.2f}"
               f"  {f['unit']}{ratio}{peak}  [{f['device']}]")
         if f.get("refusal"):

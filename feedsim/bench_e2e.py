@@ -81,14 +81,28 @@ def _run_days(n_users: int, policy: str, repeats: int, device: str) -> dict:
     sim = Simulation(load_config(day_overrides(n_users, policy, device)))
     build_s = time.perf_counter() - start
     sim.step_day()                                     # day 0 is a cold start: warm up past it
-    walls, impressions, loops = [], [], []
+    walls, impressions, loops, stages = [], [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
         impressions.append(len(sim.step_day().log))
         walls.append(time.perf_counter() - start)
         loops.append(sim.phase_seconds["day_loop"])
+        stages.append(stage_seconds(sim))
     return {"walls": walls, "impressions": impressions, "build_s": build_s, "loops": loops,
+            "stages": stages,
             "bare": _bare_rate(n_users, max(3, repeats)), "peak_rss_gb": _maxrss_gb()}
+
+
+def stage_seconds(sim) -> dict[str, float]:
+    """Seconds of the last day per stage: the day loop's, then each policy's that keeps a
+    clock (feedsim.clock), e.g. `fyp/rank`."""
+    out = {f"loop/{k}": v for k, v in sim.day_loop.clock.seconds.items()}
+    for arm in sim.arms:
+        clock = getattr(arm.policy, "clock", None)
+        if clock is not None:
+            name = getattr(getattr(arm.policy, "cfg", None), "name", arm.name)
+            out.update({f"{name}/{k}": v for k, v in clock.seconds.items()})
+    return out
 
 
 def _spread(values: list[float]) -> dict:
@@ -118,7 +132,12 @@ def end_to_end_figures(n_users: int, repeats: int, policy: str,
             **_spread([1e6 / r for r in rates]), **common}
     wall = {"name": f"wall time of one day @ {n_users:,} users ({policy})", "unit": "s",
             **_spread(out["walls"]), **common, "build_s": out["build_s"]}
-    return [rate, serving, wall, cost]
+    stages = [{"name": f"stage {stage} @ {n_users:,} users ({policy})", "unit": "s",
+               **_spread([run[stage] for run in out["stages"]]), **common,
+               "share_of_day": float(np.median([run[stage] / w for run, w in
+                                                zip(out["stages"], out["walls"])]))}
+              for stage in out["stages"][0]]
+    return [rate, serving, wall, cost, *stages]
 
 
 def scaling_figures(e2e: list[dict]) -> list[dict]:

@@ -5,8 +5,12 @@ from feedsim.bench_e2e import end_to_end_figures, scaling_figures
 def test_end_to_end_figures_of_a_small_popular_day():
     figures = end_to_end_figures(2_000, 2, "popular")
     by_unit = {f["name"].split(" @")[0]: f for f in figures}
-    assert set(by_unit) == {"end-to-end impressions/s", "day-loop impressions/s",
-                            "wall time of one day", "cost per impression"}
+    stages = {name for name in by_unit if name.startswith("stage ")}
+    assert set(by_unit) - stages == {"end-to-end impressions/s", "day-loop impressions/s",
+                                     "wall time of one day", "cost per impression"}
+    assert stages == {f"stage loop/{s}" for s in ("serve", "truth", "respond", "log")}
+    loop_share = sum(by_unit[s]["share_of_day"] for s in stages)
+    assert 0.3 < loop_share <= 1.0                      # the stages are most of the day
     whole, loop = by_unit["end-to-end impressions/s"], by_unit["day-loop impressions/s"]
     for f in figures:
         assert f["min"] <= f["median"] <= f["max"] and f["runs"] == 2
@@ -16,3 +20,19 @@ def test_end_to_end_figures_of_a_small_popular_day():
     assert abs(cost["median"] - 1e6 / whole["median"]) / cost["median"] < 0.5
     assert wall["median"] > 0 and whole["impressions_per_day"][0] > 1_000
     assert scaling_figures(figures) == []                # one size: nothing to compare yet
+
+
+def test_the_fyp_policy_times_its_stages():
+    from conftest import tiny_config
+    from feedsim.bench_e2e import stage_seconds
+    from feedsim.loop import Simulation
+    sim = Simulation(tiny_config("policy=fyp", "loop.regret_sample=0"))
+    sim.step_day()
+    sim.step_day()                                      # day 1 trains and ranks
+    stages = stage_seconds(sim)
+    for stage in ("fyp/train", "fyp/retrieve", "fyp/prerank", "fyp/rank", "fyp/rerank",
+                  "loop/serve", "loop/respond"):
+        assert stages[stage] > 0, stage
+    served = sum(stages[f"fyp/{s}"] for s in ("retrieve", "prerank", "rank", "rerank"))
+    assert served <= stages["loop/serve"]               # the policy's stages are inside serve
+    assert stages["loop/serve"] + stages["fyp/train"] <= sum(sim.phase_seconds.values())

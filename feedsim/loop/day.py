@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from feedsim.behavior.affinity import page_repeats
+from feedsim.clock import StageClock
 from feedsim.config.schema import LoopConfig
 from feedsim.logs.schema import ImpressionBatch
 from feedsim.policy.base import FeedPolicy, Page, PlatformContext, Requests
@@ -48,6 +49,7 @@ class DayLoop:
         self.next_request_id = 0
         self.regret_oracle: FeedPolicy | None = None     # set by the run when regret is measured
         self.regret_rng = rng
+        self.clock = StageClock()                   # seconds per stage of the last day
 
     def _regret(self, requests: Requests, page: Page, stats: np.ndarray) -> None:
         """Oracle page value minus served page value, on a sample of this step's requests."""
@@ -133,6 +135,7 @@ class DayLoop:
         np.add.at(stats[:, :5], arm, per_page)
 
     def run(self, day: int) -> DayResult:
+        self.clock.reset()
         active, sessions = self.behavior.begin_day()
         sessions_left = sessions.copy()
         in_session = active.copy()
@@ -145,13 +148,17 @@ class DayLoop:
             requests = Requests(users, self.next_request_id + np.arange(users.size, dtype=np.int64),
                                 hour[users], self.behavior.state.session_videos[users].copy(), day)
             self.next_request_id += users.size
-            page = self.serve(requests)
-            value = self._true_value(users, page)      # before the response moves user state
-            self._regret(requests, page, stats)
-            out = self.behavior.respond(users, page.video_ids)
-            self._page_stats(users, page, out, value, stats)
-            batch = self._batch(day, requests, page, out)
-            self._observe(users, page, out, batch)
+            with self.clock("serve"):
+                page = self.serve(requests)
+            with self.clock("truth"):                  # sandbox measurement, not the platform
+                value = self._true_value(users, page)  # before the response moves user state
+                self._regret(requests, page, stats)
+            with self.clock("respond"):
+                out = self.behavior.respond(users, page.video_ids)
+            with self.clock("log"):
+                self._page_stats(users, page, out, value, stats)
+                batch = self._batch(day, requests, page, out)
+                self._observe(users, page, out, batch)
             batches.append(batch)
             pages_in_session[users] += 1
             ended = out.left | (pages_in_session[users] >= self.cfg.max_pages_per_session)

@@ -22,6 +22,7 @@ import logging
 
 import numpy as np
 
+from feedsim.clock import StageClock
 from feedsim.config.schema import Config
 from feedsim.policy.base import FeedPolicy, Page, PlatformContext, Requests
 from feedsim.policy.cold import COLD_SOURCES, ColdCandidates
@@ -93,12 +94,18 @@ class FypPolicy(FeedPolicy):
         self.cache = CandidateCache(ctx.view.n_users, root.retrieval.total_candidates) \
             if root.policy.retrieval_cache != "request" else None
         self.user_vectors = UserVectors(ctx.view.n_users)   # the two-tower's, once a day
+        self.clock = StageClock()                           # seconds per stage (feedsim.clock)
         self.live = LiveSources(self.retriever, list(root.policy.live_sources),
                                 root.policy.live_candidates, root.policy.live_refresh_requests) \
             if root.policy.live_sources else None
 
     # ------------------------------------------------------------------ daily cadence
     def begin_day(self, day: int) -> None:
+        self.clock.reset()
+        with self.clock("train"):
+            self._begin_day(day)
+
+    def _begin_day(self, day: int) -> None:
         self.cold.refresh()
         if self.live is not None:
             self.live.begin_day()
@@ -202,18 +209,22 @@ class FypPolicy(FeedPolicy):
         if self.live is not None:
             self.live.tick(requests.user_ids.shape[0])
         users = requests.user_ids
-        ids, merged, source, prescore = self._candidates(requests)
-        cols, emb = self.prerank(users, ids, merged, source, prescore)
-        ids, source = (np.take_along_axis(a, cols, axis=1) for a in (ids, source))
+        with self.clock("retrieve"):
+            ids, merged, source, prescore = self._candidates(requests)
+        with self.clock("prerank"):
+            cols, emb = self.prerank(users, ids, merged, source, prescore)
+            ids, source = (np.take_along_axis(a, cols, axis=1) for a in (ids, source))
         preds, fused = {}, np.take_along_axis(merged, cols, axis=1)
         if self.ranker.fitted:
-            scores = self.ranker.score(users, np.maximum(ids, 0), requests.hour,
-                                       requests.session_index, requests.day,
-                                       self.ctx.counters.recent)
+            with self.clock("rank"):
+                scores = self.ranker.score(users, np.maximum(ids, 0), requests.hour,
+                                           requests.session_index, requests.day,
+                                           self.ctx.counters.recent)
             preds, fused = scores.preds, scores.score
         fused = np.where(ids >= 0, fused, -np.inf).astype(np.float32)
-        slate = self.reranker.slate(self.ctx, users, ids, fused, source, emb)
-        result = self.reranker.rerank(slate, self.rng)
+        with self.clock("rerank"):
+            slate = self.reranker.slate(self.ctx, users, ids, fused, source, emb)
+            result = self.reranker.rerank(slate, self.rng)
         safe = np.maximum(result.columns, 0)
         extras = {f"pred_{t}": np.where(result.columns >= 0, np.take_along_axis(p, safe, 1),
                                         np.nan).astype(np.float32) for t, p in preds.items()}
