@@ -25,7 +25,6 @@ without simulating again.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -37,7 +36,8 @@ import pandas as pd
 
 from feedsim.experiment.cli import results_table
 from feedsim.experiment.config import build_plan
-from feedsim.experiment.paired import WARMUP_DAYS, Result, run_paired_after_warmup, watch_per_dau
+from feedsim.experiment.paired import (WARMUP_DAYS, load_frames, run_paired_after_warmup,
+                                       save_frames, watch_per_dau)
 from feedsim.experiment.stats import markdown
 
 matplotlib.use("Agg")
@@ -250,23 +250,6 @@ def report(plan, result, argv: list[str], wall_s: float) -> list[str]:
         "Totals per assigned user (the same users in every arm, active or not) are not "
         "confounded that way.", "", *per_user_section(plan, result), "",
         "![daily watch/DAU and regret](policy_ordering.png)"]
-
-
-def save_frames(out_dir: Path, result, wall_s: float) -> None:
-    frames = out_dir / "frames"
-    frames.mkdir(parents=True, exist_ok=True)
-    result.per_user.to_parquet(frames / "per_user.parquet", index=False)
-    result.daily.to_parquet(frames / "daily.parquet", index=False)
-    (frames / "run.json").write_text(json.dumps({"wall_s": wall_s}))
-
-
-def load_frames(out_dir: Path) -> tuple[Result, float]:
-    frames = out_dir / "frames"
-    if not (frames / "run.json").exists():
-        sys.exit(f"policy_ordering: {frames}/run.json not found: run without --report-only first")
-    wall_s = json.loads((frames / "run.json").read_text())["wall_s"]
-    return Result(pd.read_parquet(frames / "per_user.parquet"),
-                  pd.read_parquet(frames / "daily.parquet")), wall_s
 
 
 def main(argv: list[str]) -> None:

@@ -11,6 +11,8 @@ user-days, a ratio of per-user totals), with the paired delta-method and bootstr
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -78,3 +80,23 @@ def watch_per_dau(per_user: pd.DataFrame, control: str, treatment: str, n_boot: 
     return {"control": d["control"][0], "treatment": d["treatment"][0],
             "rel": d["rel_effect"][0], "rel_lo": d["rel_effect"][0] - 1.96 * d["rel_se"][0],
             "rel_hi": d["rel_effect"][0] + 1.96 * d["rel_se"][0], "boot_lo": lo, "boot_hi": hi}
+
+
+def save_frames(out_dir: Path, result: Result, wall_s: float) -> None:
+    """The per-user and daily frames and the run's wall time, under out_dir/frames/, so that a
+    report can be rewritten without simulating again (`load_frames`)."""
+    frames = Path(out_dir) / "frames"
+    frames.mkdir(parents=True, exist_ok=True)
+    result.per_user.to_parquet(frames / "per_user.parquet", index=False)
+    result.daily.to_parquet(frames / "daily.parquet", index=False)
+    (frames / "run.json").write_text(json.dumps({"wall_s": wall_s}))
+
+
+def load_frames(out_dir: Path) -> tuple[Result, float]:
+    """(result, wall_s) saved by `save_frames`; a one-line exit when there are none."""
+    frames = Path(out_dir) / "frames"
+    if not (frames / "run.json").exists():
+        raise SystemExit(f"{frames / 'run.json'}: not found; run without --report-only first")
+    wall_s = json.loads((frames / "run.json").read_text())["wall_s"]
+    return Result(pd.read_parquet(frames / "per_user.parquet"),
+                  pd.read_parquet(frames / "daily.parquet")), wall_s
