@@ -44,3 +44,14 @@ def test_watch_per_dau_matches_the_totals_and_orders_popular_above_random(paired
     assert w["rel"] > 0                                     # popular beats random on the tiny world
     same = watch_per_dau(result.per_user, "popular", "popular", n_boot=200, seed=0)
     assert same["rel"] == 0 and same["rel_lo"] == same["rel_hi"] == 0
+
+
+def test_frames_round_trip_and_a_missing_save_names_its_file(paired_run, tmp_path):
+    from feedsim.experiment.paired import load_frames, save_frames
+    _, result, _ = paired_run
+    save_frames(tmp_path, result, 12.5)
+    loaded, wall_s = load_frames(tmp_path)
+    assert wall_s == 12.5
+    assert loaded.per_user.equals(result.per_user) and loaded.daily.equals(result.daily)
+    with pytest.raises(SystemExit, match="run.json: not found"):
+        load_frames(tmp_path / "elsewhere")
