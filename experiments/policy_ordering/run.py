@@ -165,6 +165,16 @@ def exposure(daily: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(rows), lines
 
 
+def exploration_cost(plan, result) -> str:
+    """What exploration costs in watch time: fyp_no_explore against fyp, paired CIs."""
+    w = watch_per_dau(result.per_user, "fyp", "fyp_no_explore", plan.spec.bootstrap,
+                      plan.base.seed)
+    return (f"Watch per DAU with exploration off against on: {w['rel']:+.2%} (95 % CI delta "
+            f"[{w['rel_lo']:+.2%}, {w['rel_hi']:+.2%}], bootstrap [{w['boot_lo']:+.2%}, "
+            f"{w['boot_hi']:+.2%}]): the watch time that exploration spends on new and small "
+            "creators.")
+
+
 def plot(daily: pd.DataFrame, path: Path) -> None:
     """Daily watch/DAU per arm and the learned arms' regret by day; written atomically."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -234,7 +244,7 @@ def report(plan, result, argv: list[str], wall_s: float) -> list[str]:
         "## Regret of the learned feed by day", "", *regret_lines, "",
         markdown(regret_days), "",
         "## Exploration off: new-creator exposure (fyp vs fyp_no_explore, means over days "
-        f"{WARMUP_DAYS}+)", "", *expo_lines, "",
+        f"{WARMUP_DAYS}+)", "", *expo_lines, "", exploration_cost(plan, result), "",
         "Expected directions: the issue claims exploration off lowers new-creator exposure "
         "(small-creator and fresh-video shares) and slows time to first views (fewer new videos "
         "reach the view milestone, later); a higher creator Gini (more concentrated exposure) "
