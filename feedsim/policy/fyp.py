@@ -204,6 +204,12 @@ class FypPolicy(FeedPolicy):
         return tower.catalogue_vectors() if tower.fitted else None
 
     def serve(self, requests: Requests) -> Page:
+        return self.serve_with_parts(requests)[0]
+
+    def serve_with_parts(self, requests: Requests) -> tuple[Page, dict]:
+        """The page, and the batch's intermediates for explanations (feedsim.report.explain):
+        candidates, the pre-ranked ones, ranker predictions and fusion terms, the re-rank
+        result and the page before and after the random fill. Arrays are (B, ...)."""
         if self.streaming is not None:
             self.streaming.ready(requests.day)
         if self.live is not None:
@@ -213,17 +219,17 @@ class FypPolicy(FeedPolicy):
             ids, merged, source, prescore = self._candidates(requests)
         with self.clock("prerank"):
             cols, emb = self.prerank(users, ids, merged, source, prescore)
-            ids, source = (np.take_along_axis(a, cols, axis=1) for a in (ids, source))
-        preds, fused = {}, np.take_along_axis(merged, cols, axis=1)
+            kept, kept_src = (np.take_along_axis(a, cols, axis=1) for a in (ids, source))
+        preds, terms, fused = {}, {}, np.take_along_axis(merged, cols, axis=1)
         if self.ranker.fitted:
             with self.clock("rank"):
-                scores = self.ranker.score(users, np.maximum(ids, 0), requests.hour,
+                scores = self.ranker.score(users, np.maximum(kept, 0), requests.hour,
                                            requests.session_index, requests.day,
                                            self.ctx.counters.recent)
-            preds, fused = scores.preds, scores.score
-        fused = np.where(ids >= 0, fused, -np.inf).astype(np.float32)
+            preds, terms, fused = scores.preds, scores.contributions, scores.score
+        fused = np.where(kept >= 0, fused, -np.inf).astype(np.float32)
         with self.clock("rerank"):
-            slate = self.reranker.slate(self.ctx, users, ids, fused, source, emb)
+            slate = self.reranker.slate(self.ctx, users, kept, fused, kept_src, emb)
             result = self.reranker.rerank(slate, self.rng)
         safe = np.maximum(result.columns, 0)
         extras = {f"pred_{t}": np.where(result.columns >= 0, np.take_along_axis(p, safe, 1),
@@ -232,4 +238,6 @@ class FypPolicy(FeedPolicy):
         picked, src, prop = page.video_ids.copy(), page.source.copy(), page.propensity.copy()
         fill_random(self.ctx, self.rng, requests, picked, src, prop,
                     random_source=self.source_names.index("cold_random"))
-        return Page(picked, src, prop, page.score, page.extras)
+        parts = dict(ids=ids, source=source, kept=kept, kept_src=kept_src, fused=fused,
+                     preds=preds, terms=terms, result=result, page=page)
+        return Page(picked, src, prop, page.score, page.extras), parts

@@ -25,7 +25,6 @@ from feedsim.config.schema import Config
 from feedsim.loop.runner import Simulation
 from feedsim.policy.base import Page, Requests
 from feedsim.policy.fyp import FypPolicy
-from feedsim.policy.random import fill_random
 
 TRUTH_COLUMNS = ("watch_s", "p_hook", "like", "comment", "share", "follow", "hate", "value")
 ACTIONS = ("like", "comment", "share", "follow", "hate")
@@ -84,10 +83,6 @@ def _own_top(policy: FypPolicy, name: str, user: int, k: int) -> list[dict]:
              "native_score": float(own.scores[0, r])} for r in picked]
 
 
-def _take(a: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    return np.take_along_axis(a, cols, axis=1)
-
-
 class _Capture:
     """Serves a batch exactly as FypPolicy.serve does, keeping one row's intermediates."""
 
@@ -96,38 +91,24 @@ class _Capture:
         self.parts: dict = {}
 
     def serve(self, requests: Requests, i: int) -> Page:
-        p, users = self.policy, requests.user_ids
-        ids, merged, source = p.candidates(requests)
-        cols, emb = p.prerank(users, ids, merged)
-        kept, kept_src = _take(ids, cols), _take(source, cols)
-        preds, terms, fused = {}, {}, _take(merged, cols)
-        if p.ranker.fitted:
-            scores = p.ranker.score(users, np.maximum(kept, 0), requests.hour,
-                                    requests.session_index, requests.day,
-                                    p.ctx.counters.recent)
-            preds, terms, fused = scores.preds, scores.contributions, scores.score
-        fused = np.where(kept >= 0, fused, -np.inf).astype(np.float32)
-        slate = p.reranker.slate(p.ctx, users, kept, fused, kept_src, emb)
-        result = p.reranker.rerank(slate, p.rng)
-        safe = np.maximum(result.columns, 0)
-        extras = {f"pred_{t}": np.where(result.columns >= 0, _take(q, safe), np.nan)
-                  .astype(np.float32) for t, q in preds.items()}
-        page = result.page(extras)
-        picked, src, prop = page.video_ids.copy(), page.source.copy(), page.propensity.copy()
-        fill_random(p.ctx, p.rng, requests, picked, src, prop,
-                    random_source=p.source_names.index("cold_random"))
-        self.parts = dict(ids=ids[i], source=source[i], kept=kept[i], kept_src=kept_src[i],
-                          fused=fused[i], preds={t: q[i] for t, q in preds.items()},
-                          terms={t: q[i] for t, q in terms.items()},
+        """FypPolicy's own serve, keeping row i's intermediates."""
+        served, b = self.policy.serve_with_parts(requests)
+        users, result, page = requests.user_ids, b["result"], b["page"]
+        self.parts = dict(ids=b["ids"][i], source=b["source"][i], kept=b["kept"][i],
+                          kept_src=b["kept_src"][i], fused=b["fused"][i],
+                          preds={t: q[i] for t, q in b["preds"].items()},
+                          terms={t: q[i] for t, q in b["terms"].items()},
                           moves=result.trace.for_row(i), explored=result.explored[i],
-                          page=picked[i], page_src=src[i], prop=prop[i],
-                          page_score=page.score[i], user=int(users[i]),
-                          request_id=int(requests.request_ids[i]), hour=int(requests.hour[i]),
+                          page=served.video_ids[i], page_src=served.source[i],
+                          prop=served.propensity[i], page_score=page.score[i],
+                          user=int(users[i]), request_id=int(requests.request_ids[i]),
+                          hour=int(requests.hour[i]),
                           session_index=int(requests.session_index[i]), day=requests.day)
-        self.parts["truth"] = self.sim.behavior.truth(users[i:i + 1], picked[i:i + 1])
+        self.parts["truth"] = self.sim.behavior.truth(users[i:i + 1],
+                                                      served.video_ids[i:i + 1])
         self.parts["ranked_truth"] = self.sim.behavior.truth(users[i:i + 1], np.maximum(
-            kept[i:i + 1], 0))
-        return Page(picked, src, prop, page.score, page.extras)
+            b["kept"][i:i + 1], 0))
+        return served
 
 
 class _Tracer:
