@@ -55,3 +55,14 @@ def test_frames_round_trip_and_a_missing_save_names_its_file(paired_run, tmp_pat
     assert loaded.per_user.equals(result.per_user) and loaded.daily.equals(result.daily)
     with pytest.raises(SystemExit, match="run.json: not found"):
         load_frames(tmp_path / "elsewhere")
+
+
+def test_run_or_load_reads_back_what_a_run_saved(paired_run, tmp_path):
+    from feedsim.experiment.paired import run_or_load, save_frames
+    _, result, _ = paired_run
+    save_frames(tmp_path, result, 3.0)
+    plan, loaded, out, rest, wall_s = run_or_load(
+        "experiment=popular_vs_random", ["--out", str(tmp_path), "--report-only",
+                                         "experiment.design=paired", "loop.days=2"], tmp_path / "x")
+    assert out == tmp_path and wall_s == 3.0 and rest == ["experiment.design=paired", "loop.days=2"]
+    assert loaded.per_user.equals(result.per_user) and plan.base.loop.days == 2

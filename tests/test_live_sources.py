@@ -59,7 +59,7 @@ def test_a_video_trending_mid_day_enters_the_cached_candidates(live_sim):
     assert kept.size == np.unique(kept).size                         # no duplicate columns
 
 
-def test_live_sources_off_by_default_changes_nothing():
+def test_live_sources_are_off_by_default():
     cfg = tiny_config("policy=fyp")
     assert list(cfg.policy.live_sources) == []
 

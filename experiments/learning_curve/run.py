@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import matplotlib
@@ -27,9 +26,7 @@ import numpy as np
 import pandas as pd
 
 from feedsim.experiment.cli import results_table
-from feedsim.experiment.config import build_plan
-from feedsim.experiment.paired import (WARMUP_DAYS, Result, load_frames,
-                                       run_paired_after_warmup, save_frames)
+from feedsim.experiment.paired import WARMUP_DAYS, Result, run_or_load
 from feedsim.experiment.stats import markdown
 
 matplotlib.use("Agg")
@@ -99,21 +96,7 @@ def report(plan, result: Result, argv: list[str], wall_s: float) -> list[str]:
 
 
 def main(argv: list[str]) -> None:
-    start = time.perf_counter()
-    report_only = "--report-only" in argv
-    rest = [a for a in argv if a != "--report-only"]
-    out = Path(__file__).parent
-    if "--out" in rest:
-        i = rest.index("--out")
-        out, rest = Path(rest[i + 1]), rest[:i] + rest[i + 2:]
-    plan = build_plan([PRESET, "loop.progress=false", "loop.report=false",
-                       "loop.write_impressions=false", *rest])
-    if report_only:
-        result, wall_s = load_frames(out)
-    else:
-        result = run_paired_after_warmup(plan)
-        wall_s = time.perf_counter() - start
-        save_frames(out, result, wall_s)
+    plan, result, out, rest, wall_s = run_or_load(PRESET, argv, Path(__file__).parent)
     lines = report(plan, result, rest, wall_s)
     plot(by_day(result.daily), out / "learning_curve.png")
     tmp = out / ".results.md.tmp"

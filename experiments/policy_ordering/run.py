@@ -35,9 +35,7 @@ import numpy as np
 import pandas as pd
 
 from feedsim.experiment.cli import results_table
-from feedsim.experiment.config import build_plan
-from feedsim.experiment.paired import (WARMUP_DAYS, load_frames, run_paired_after_warmup,
-                                       save_frames, watch_per_dau)
+from feedsim.experiment.paired import WARMUP_DAYS, run_or_load, watch_per_dau
 from feedsim.experiment.stats import markdown
 
 matplotlib.use("Agg")
@@ -52,15 +50,6 @@ PER_USER = ["watch_min_per_user", "active_days_per_user", "sessions_per_user",
 EXPOSURE = {"small_creator_share": +1, "fresh_video_share": +1,
             "new_video_milestone_share": +1, "new_video_days_to_milestone": -1,
             "creator_gini": -1}
-
-
-def parse_args(argv: list[str]) -> tuple[Path, list[str]]:
-    """`--out DIR` (default: beside this file) and the Hydra overrides."""
-    out, rest = Path(__file__).parent, list(argv)
-    if "--out" in rest:
-        i = rest.index("--out")
-        out, rest = Path(rest[i + 1]), rest[:i] + rest[i + 2:]
-    return out, rest
 
 
 def progress(start: float):
@@ -263,17 +252,8 @@ def report(plan, result, argv: list[str], wall_s: float) -> list[str]:
 
 
 def main(argv: list[str]) -> None:
-    start = time.perf_counter()
-    report_only = "--report-only" in argv
-    out_dir, overrides = parse_args([a for a in argv if a != "--report-only"])
-    plan = build_plan([PRESET, "loop.progress=false", "loop.report=false",
-                       "loop.write_impressions=false", *overrides])
-    if report_only:
-        result, wall_s = load_frames(out_dir)
-    else:
-        result = run_paired_after_warmup(plan, on_day=progress(start))
-        wall_s = time.perf_counter() - start
-        save_frames(out_dir, result, wall_s)
+    plan, result, out_dir, overrides, wall_s = run_or_load(
+        PRESET, argv, Path(__file__).parent, on_day=progress(time.perf_counter()))
     lines = report(plan, result, overrides, wall_s)
     out_dir.mkdir(parents=True, exist_ok=True)
     plot(result.daily, out_dir / "policy_ordering.png")

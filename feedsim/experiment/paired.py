@@ -12,6 +12,7 @@ user-days, a ratio of per-user totals), with the paired delta-method and bootstr
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -100,3 +101,26 @@ def load_frames(out_dir: Path) -> tuple[Result, float]:
     wall_s = json.loads((frames / "run.json").read_text())["wall_s"]
     return Result(pd.read_parquet(frames / "per_user.parquet"),
                   pd.read_parquet(frames / "daily.parquet")), wall_s
+
+
+QUIET = ["loop.progress=false", "loop.report=false", "loop.write_impressions=false"]
+
+
+def run_or_load(preset: str, argv: list[str], default_out: Path, on_day: OnDay | None = None):
+    """The command line of a paired experiment's run.py: `--out DIR` (default `default_out`),
+    `--report-only` (rewrite from the frames saved by an earlier run) and Hydra overrides.
+    Runs the plan (saving its frames) or loads them. Returns (plan, result, out, overrides,
+    wall_s)."""
+    from feedsim.experiment.config import build_plan
+    start, rest, out = time.perf_counter(), [a for a in argv if a != "--report-only"], default_out
+    if "--out" in rest:
+        i = rest.index("--out")
+        out, rest = Path(rest[i + 1]), rest[:i] + rest[i + 2:]
+    plan = build_plan([preset, *QUIET, *rest])
+    if "--report-only" in argv:
+        result, wall_s = load_frames(out)
+    else:
+        result = run_paired_after_warmup(plan, on_day=on_day)
+        wall_s = time.perf_counter() - start
+        save_frames(out, result, wall_s)
+    return plan, result, out, rest, wall_s
