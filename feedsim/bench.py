@@ -95,8 +95,8 @@ def end_to_end_figures(n_users: int, repeats: int, policy: str = "popular",
     return day_figures(n_users, repeats, policy, device)
 
 
-def stage_figures(repeats: int) -> list[dict]:
-    """Retrieval and ranking benchmarks, where those stages provide them."""
+def stage_figures(repeats: int, device: str = "cpu") -> list[dict]:
+    """Retrieval and ranking benchmarks on `device`, where those stages provide them."""
     out = []
     for module, fn in (("feedsim.bench_retrieval", "retrieval_benchmarks"),
                        ("feedsim.bench_ranking", "ranking_benchmarks")):
@@ -104,7 +104,7 @@ def stage_figures(repeats: int) -> list[dict]:
             bench = getattr(__import__(module, fromlist=[fn]), fn)
         except (ImportError, AttributeError):
             continue
-        out += [_with_reference_ratio(f) for f in bench(repeats)]
+        out += [_with_reference_ratio(f) for f in bench(repeats, device=device)]
     return out
 
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fyp-sizes", default="10000",
                         help="users of end-to-end days under the full fyp feed (100000 takes "
                              "much longer on 2 cores: --fyp-sizes 10000,100000)")
-    parser.add_argument("--device", default="cpu", help="cpu | cuda: the day loop's device")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda: the device of the day loop and the stage benchmarks")
     parser.add_argument("--no-stages", action="store_true", help="skip retrieval and ranking")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip building the 1 M users x 1 M videos world")
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         e2e += end_to_end_figures(n, 3 if n <= 10_000 else 2, policy="fyp", device=args.device)
     figures += e2e + scaling_figures(e2e)
     if not args.no_stages:
-        figures += stage_figures(args.repeats)
+        figures += stage_figures(args.repeats, args.device)
     if not args.no_memory:
         figures += world_memory_figures(args.device)
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6

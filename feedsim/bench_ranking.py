@@ -14,7 +14,8 @@ gates, nn.Linear towers, a plain loop):
 
 The two sides alternate within each repeat, so a load spike from other processes on the shared
 cores hits both; each row gives the medians, min and max of ours, the bare median, the ratio of
-medians and the median of the per-repeat ratios. Single-threaded torch (two shared cores).
+medians and the median of the per-repeat ratios. Single-threaded torch on CPU (two shared cores);
+`device=cuda` runs both sides on the GPU.
 Feature building is not in these rows (it needs a world); see experiments/ranking_offline.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ import time
 import torch
 from torch import nn
 
-from feedsim.device import torch_threads
+from feedsim.device import resolve_device, torch_threads
 from feedsim.ranking.config import RankingConfig, TrainConfig
 from feedsim.ranking.heads import Heads
 from feedsim.ranking.models import ModelSpec, build_model
@@ -85,12 +86,13 @@ def _bare_epoch(model: BareMMoE, opts: list[torch.optim.Optimizer], data: Tensor
 @torch.inference_mode()
 def _bare_score(model: BareMMoE, data: Tensors) -> None:
     for s in range(0, ROWS, EVAL_BATCH):
-        torch.sigmoid(model(data.cat[s:s + EVAL_BATCH], data.dense[s:s + EVAL_BATCH])).numpy()
+        logits = model(data.cat[s:s + EVAL_BATCH], data.dense[s:s + EVAL_BATCH])       # (n, T)
+        torch.sigmoid(logits).cpu().numpy()
 
 
-def _serving_ranker(model, heads: Heads) -> Ranker:
+def _serving_ranker(model, heads: Heads, device: str) -> Ranker:
     """A Ranker holding an already built model, for its scoring path only."""
-    ranker = Ranker(RankingConfig(heads=list(TASKS)), view=None)
+    ranker = Ranker(RankingConfig(heads=list(TASKS)), view=None, device=device)
     ranker.model, ranker.heads = model.eval(), heads
     return ranker
 
@@ -107,26 +109,30 @@ def _paired_rates(ours, bare, repeats: int) -> tuple[list[float], list[float]]:
         for fn, out in ((ours, a), (bare, b)):
             start = time.perf_counter()
             fn()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
             out.append(ROWS / (time.perf_counter() - start))
     return a, b
 
 
-def _row(name: str, ours: list[float], bare: list[float]) -> dict:
+def _row(name: str, ours: list[float], bare: list[float], device: str) -> dict:
     med, bare_med = statistics.median(ours), statistics.median(bare)
-    return {"name": name, "value": med, "unit": "samples/s", "device": "cpu", "median": med,
+    return {"name": name, "value": med, "unit": "samples/s", "device": device, "median": med,
             "min": min(ours), "max": max(ours), "runs": len(ours), "bare_median": bare_med,
             "ratio_to_bare": med / bare_med, "ratio_to_reference": med / bare_med,
             "paired_ratio_median": statistics.median(x / y for x, y in zip(ours, bare))}
 
 
-def ranking_benchmarks(repeats: int = 3) -> list[dict]:
-    """MMoE training and scoring samples/s (CPU, one thread), with ratios to bare torch."""
+def ranking_benchmarks(repeats: int = 3, device: str = "cpu") -> list[dict]:
+    """MMoE training and scoring samples/s (one thread on CPU), with ratios to bare torch."""
+    device = resolve_device(device)
     gen = torch.Generator().manual_seed(0)
     spec = ModelSpec(VOCAB, FIELDS, DENSE, len(TASKS), hidden=(64, 32), tower_hidden=16,
                      sparse=True)
-    ours, bare = build_model("mmoe", spec, gen), BareMMoE(spec)
+    ours, bare = build_model("mmoe", spec, gen).to(device), BareMMoE(spec).to(device)
     heads = Heads(TASKS, WatchTarget("d2q"), [])
-    data = _data(gen)
+    rows = _data(gen)
+    data = Tensors(*(t.to(device) for t in (rows.cat, rows.dense, rows.position, rows.targets)))
     opts, bare_opts = _optimizers(ours, TrainConfig()), _bare_optimizers(bare)
     with torch_threads(1):
         _epoch(ours, heads, opts, data, BATCH, gen, FitResult())         # warm-up, both sides
@@ -134,12 +140,12 @@ def ranking_benchmarks(repeats: int = 3) -> list[dict]:
         train, train_bare = _paired_rates(
             lambda: _epoch(ours, heads, opts, data, BATCH, gen, FitResult()),
             lambda: _bare_epoch(bare, bare_opts, data), repeats)
-        ranker = _serving_ranker(ours, heads)
+        ranker = _serving_ranker(ours, heads, device)
         bare.eval()
         score, score_bare = _paired_rates(lambda: _ours_score(ranker, data),
                                           lambda: _bare_score(bare, data), repeats)
-    return [_row("ranking/mmoe_train", train, train_bare),
-            _row("ranking/mmoe_score", score, score_bare)]
+    return [_row("ranking/mmoe_train", train, train_bare, device),
+            _row("ranking/mmoe_score", score, score_bare, device)]
 
 
 if __name__ == "__main__":
