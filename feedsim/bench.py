@@ -121,6 +121,9 @@ def print_table(figures: list[dict]) -> None:
         peak = f" peak {f['peak_rss_gb']:.2f} GB" if "peak_rss_gb" in f else ""
         if "share_of_day" in f:                  # a stage: its share instead of the peak
             peak = f" {f['share_of_day']:.1%} of the day"
+        if "tail_steps" in f:                    # the tail: its steps and requests
+            peak = (f" {f['tail_steps']} of {f['steps']} steps, {f['tail_request_share']:.1%} "
+                    "of requests")
         print(f"{f['name'][:58]:58s} {f['median']:14,.2f} {f['min']:12,.2f} {f['max']:12,.2f}"
               f"  {f['unit']}{ratio}{peak}  [{f['device']}]")
         if f.get("refusal"):

@@ -13,6 +13,11 @@ cost beyond responding, which holds on noisy shared machines where absolute rate
 `world_memory_figures` builds a 1 M users x 1 M videos world and sets its measured peak beside
 the up-front estimate (feedsim/world/memory.py), and records the one-line refusal of a config
 that would not fit.
+
+The tail figure is the share of the day loop spent in steps that serve fewer than
+TAIL_REQUESTS requests. Plays per day are lognormal, so the heaviest users are still in
+session hundreds of steps after most have left, and every such step pays each stage's fixed
+cost for a handful of requests. It is why a larger world costs less per impression.
 """
 from __future__ import annotations
 
@@ -45,6 +50,9 @@ def device_name(device: str) -> str:
 
         return f"cuda ({torch.cuda.get_device_name()})"
     return f"cpu ({os.cpu_count()} cores, {platform.machine()})"
+
+
+TAIL_REQUESTS = 10         # a step serving fewer requests than this is the day's tail
 
 
 def day_overrides(n_users: int, policy: str, device: str = "cpu") -> list[str]:
@@ -81,16 +89,27 @@ def _run_days(n_users: int, policy: str, repeats: int, device: str) -> dict:
     sim = Simulation(load_config(day_overrides(n_users, policy, device)))
     build_s = time.perf_counter() - start
     sim.step_day()                                     # day 0 is a cold start: warm up past it
-    walls, impressions, loops, stages = [], [], [], []
+    walls, impressions, loops, stages, tails = [], [], [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
         impressions.append(len(sim.step_day().log))
         walls.append(time.perf_counter() - start)
         loops.append(sim.phase_seconds["day_loop"])
         stages.append(stage_seconds(sim))
+        tails.append(tail_share(sim.day_loop.steps))
     return {"walls": walls, "impressions": impressions, "build_s": build_s, "loops": loops,
-            "stages": stages,
+            "stages": stages, "tails": tails,
             "bare": _bare_rate(n_users, max(3, repeats)), "peak_rss_gb": _maxrss_gb()}
+
+
+def tail_share(steps: list[tuple[int, float]], small: int = TAIL_REQUESTS) -> dict:
+    """How much of a day loop went to steps serving fewer than `small` requests: the heaviest
+    users' last pages, one request each, each step paying every stage's fixed cost."""
+    sizes, seconds = (np.array(x, dtype=np.float64) for x in zip(*steps))
+    tail = sizes < small
+    return {"steps": len(steps), "tail_steps": int(tail.sum()),
+            "tail_requests": float(sizes[tail].sum() / sizes.sum()),
+            "tail_seconds": float(seconds[tail].sum() / seconds.sum())}
 
 
 def stage_seconds(sim) -> dict[str, float]:
@@ -137,7 +156,14 @@ def end_to_end_figures(n_users: int, repeats: int, policy: str,
                "share_of_day": float(np.median([run[stage] / w for run, w in
                                                 zip(out["stages"], out["walls"])]))}
               for stage in out["stages"][0]]
-    return [rate, serving, wall, cost, *stages]
+    tails = out["tails"]
+    tail = {"name": f"day-loop share in steps of < {TAIL_REQUESTS} requests @ {n_users:,} users "
+                    f"({policy})", "unit": "share",
+            **_spread([t["tail_seconds"] for t in tails]), **common,
+            "steps": int(np.median([t["steps"] for t in tails])),
+            "tail_steps": int(np.median([t["tail_steps"] for t in tails])),
+            "tail_request_share": float(np.median([t["tail_requests"] for t in tails]))}
+    return [rate, serving, wall, cost, tail, *stages]
 
 
 def scaling_figures(e2e: list[dict]) -> list[dict]:

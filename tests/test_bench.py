@@ -7,7 +7,8 @@ def test_end_to_end_figures_of_a_small_popular_day():
     by_unit = {f["name"].split(" @")[0]: f for f in figures}
     stages = {name for name in by_unit if name.startswith("stage ")}
     assert set(by_unit) - stages == {"end-to-end impressions/s", "day-loop impressions/s",
-                                     "wall time of one day", "cost per impression"}
+                                     "wall time of one day", "cost per impression",
+                                     "day-loop share in steps of < 10 requests"}
     assert stages == {f"stage loop/{s}" for s in ("serve", "truth", "respond", "log")}
     loop_share = sum(by_unit[s]["share_of_day"] for s in stages)
     assert 0.3 < loop_share <= 1.0                      # the stages are most of the day
@@ -20,6 +21,16 @@ def test_end_to_end_figures_of_a_small_popular_day():
     assert abs(cost["median"] - 1e6 / whole["median"]) / cost["median"] < 0.5
     assert wall["median"] > 0 and whole["impressions_per_day"][0] > 1_000
     assert scaling_figures(figures) == []                # one size: nothing to compare yet
+    tail = by_unit["day-loop share in steps of < 10 requests"]
+    assert 0 <= tail["median"] <= 1 and 0 <= tail["tail_request_share"] < 0.5
+    assert 0 < tail["tail_steps"] < tail["steps"]        # lognormal plays: a long thin tail
+
+
+def test_the_tail_share_counts_small_steps_and_their_seconds():
+    from feedsim.bench_e2e import tail_share
+    share = tail_share([(1000, 1.0), (500, 1.0), (9, 1.0), (1, 1.0)])
+    assert share == {"steps": 4, "tail_steps": 2, "tail_requests": 10 / 1510,
+                     "tail_seconds": 0.5}
 
 
 def test_the_fyp_policy_times_its_stages():

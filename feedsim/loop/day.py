@@ -8,6 +8,7 @@ who leave start their next session of the day or are done.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,7 @@ class DayLoop:
         self.regret_oracle: FeedPolicy | None = None     # set by the run when regret is measured
         self.regret_rng = rng
         self.clock = StageClock()                   # seconds per stage of the last day
+        self.steps: list[tuple[int, float]] = []     # (requests, seconds) per step, last day
 
     def _regret(self, requests: Requests, page: Page, stats: np.ndarray) -> None:
         """Oracle page value minus served page value, on a sample of this step's requests."""
@@ -136,6 +138,7 @@ class DayLoop:
 
     def run(self, day: int) -> DayResult:
         self.clock.reset()
+        self.steps = []
         active, sessions = self.behavior.begin_day()
         sessions_left = sessions.copy()
         in_session = active.copy()
@@ -144,6 +147,7 @@ class DayLoop:
         self.behavior.start_sessions(np.flatnonzero(active))
         batches, stats = [], np.zeros((len(self.arms), 7))
         while in_session.any():
+            step_start = time.perf_counter()
             users = np.flatnonzero(in_session)
             requests = Requests(users, self.next_request_id + np.arange(users.size, dtype=np.int64),
                                 hour[users], self.behavior.state.session_videos[users].copy(), day)
@@ -163,6 +167,7 @@ class DayLoop:
             pages_in_session[users] += 1
             ended = out.left | (pages_in_session[users] >= self.cfg.max_pages_per_session)
             self._end_sessions(users[ended], sessions_left, in_session, pages_in_session, hour)
+            self.steps.append((users.size, time.perf_counter() - step_start))
         log = ImpressionBatch.concat(batches) if batches else None
         return DayResult(log, active, sessions, stats)
 
