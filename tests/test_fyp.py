@@ -149,7 +149,7 @@ def test_cached_prerank_scores_are_the_fresh_dot_products(fyp_sim):
     requests = Requests(users, np.arange(users.size), np.zeros(users.size, np.int8),
                         np.ones(users.size, np.int32), fyp_sim.world.day)
     ids, merged, source, prescore = policy._candidates(requests)    # from the day cache
-    user = policy.retriever.source("two_tower").user_vectors(users).numpy()    # no caches
+    user = policy.retriever.source("two_tower").user_vectors(users).cpu().numpy()  # no caches
     fresh = np.einsum("bcd,bd->bc", policy._catalogue_vectors()[np.maximum(ids, 0)], user)
     fresh = np.where(ids >= 0, fresh, -np.inf)
     assert (np.isneginf(prescore) == (ids < 0)).all() and (np.isneginf(fresh) == (ids < 0)).all()
@@ -159,3 +159,16 @@ def test_cached_prerank_scores_are_the_fresh_dot_products(fyp_sim):
     assert np.array_equal(np.take_along_axis(ids, cached, 1), np.take_along_axis(ids, again, 1))
     vectors = policy._catalogue_vectors()
     assert np.array_equal(emb, vectors[np.maximum(np.take_along_axis(ids, again, 1), 0)])
+
+
+def test_the_day_cache_refills_a_short_list_only_once_half_of_it_is_used():
+    from feedsim.policy.fyp import CandidateCache
+    cache = CandidateCache(3, 500)
+    full, short = np.arange(500), np.where(np.arange(500) < 40, np.arange(500), -1)
+    cache.store(np.array([0, 1, 2]), np.stack([full, short, short]), *(np.zeros((3, 500)),) * 3)
+    cache.drain(np.array([0, 1, 2]), np.array([99, 25, 19]), refill_below=100)
+    assert cache.valid.tolist() == [False, True, False]     # 99 < 100; 25 >= 20; 19 < 20
+    empty = np.full((1, 500), -1)
+    cache.store(np.array([0]), empty, *(np.zeros((1, 500)),) * 3)
+    cache.drain(np.array([0]), np.array([0]), refill_below=100)
+    assert not cache.valid[0]                             # nothing found: try again next time
