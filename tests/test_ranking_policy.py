@@ -24,3 +24,21 @@ def test_ranked_policy_runs_and_logs_predictions():
     assert (log.propensity[ranked] == 1).all()             # random fallback slots: uniform
     assert not sim.ctx.view.videos.moderated[log.video_id].any()
     assert np.unique(np.stack([log.request_id, log.video_id]), axis=1).shape[1] == len(log)
+
+
+def test_validation_keeps_whole_days_of_a_fixed_subset_of_users():
+    from types import SimpleNamespace
+    from feedsim.ranking.ranker import split_rows
+    rng = np.random.default_rng(0)
+    day = np.repeat([0, 1, 2], 3000)
+    user = rng.integers(0, 400, day.size)
+    log = SimpleNamespace(day=day, user_id=user, request_id=np.arange(day.size))
+    train, val_all = split_rows(log, days=3, max_rows=0)
+    assert (day[val_all] == 2).all() and val_all.size == 3000
+    _, val = split_rows(log, days=3, max_rows=0, max_val_rows=600)
+    kept = np.unique(user[val])
+    assert 600 <= val.size < 600 + np.bincount(user[day == 2]).max()     # about 600 rows
+    assert np.isin(user[val_all], kept).sum() == val.size                 # kept users: all rows
+    again = split_rows(SimpleNamespace(day=day + 1, user_id=user, request_id=log.request_id),
+                       days=3, max_rows=0, max_val_rows=600)[1]
+    assert np.array_equal(again, val)                                     # the same users daily

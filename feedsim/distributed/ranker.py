@@ -32,7 +32,8 @@ def prepare(cfg: RankingConfig, view, log, daily_decay: float, device: str,
     """A Ranker with heads, encoder and an untrained model, and its (train, val) rows."""
     ranker = Ranker(cfg, view, device, seed)
     rows = training_rows(log, view, daily_decay)
-    train_idx, val_idx = split_rows(log, cfg.train.days, cfg.train.max_rows)
+    train_idx, val_idx = split_rows(log, cfg.train.days, cfg.train.max_rows,
+                                  cfg.train.max_val_rows)
     finite = np.isfinite(log.watch_s) & np.isfinite(log.duration_s)
     ok = train_idx[finite[train_idx]]
     watch = WatchTarget.fit(cfg.watch_target, log.watch_s[ok], log.duration_s[ok],

@@ -69,7 +69,7 @@ def train_ranker(d: training_data.TrainingData, group: Group) -> tuple[torch.nn.
 def _val_index(d, cfg):
     from feedsim.ranking.ranker import split_rows
 
-    return split_rows(d.log, cfg.train.days, cfg.train.max_rows)[1]
+    return split_rows(d.log, cfg.train.days, cfg.train.max_rows, cfg.train.max_val_rows)[1]
 
 
 def train_two_tower(d: training_data.TrainingData, group: Group) -> tuple[torch.nn.Module, dict]:

@@ -31,6 +31,8 @@ class TrainConfig:
     """Mini-batch training from the last `days` of logs, validated on the latest day."""
     days: int = 3
     max_rows: int = 80_000          # newest rows kept per fit (0 = all)
+    max_val_rows: int = 40_000      # validation rows: all rows of a fixed subset of the latest
+    #                                 day's users, about this many (0 = the whole day)
     batch_size: int = 1024
     epochs: int = 2
     patience: int = 1                # epochs without validation improvement before stopping
@@ -130,4 +132,7 @@ class RankingConfig:
                  "train", "positive days, batch_size and epochs", self.train)
         _require(math.isfinite(self.train.lr) and self.train.lr > 0, "train.lr", "> 0",
                  self.train.lr)
+        for key in ("max_rows", "max_val_rows"):
+            _require(getattr(self.train, key) >= 0, f"train.{key}", ">= 0 (0 = no cap)",
+                     getattr(self.train, key))
         self.fusion.check(list(self.heads))

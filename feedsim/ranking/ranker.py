@@ -35,9 +35,13 @@ class RankScores:
     contributions: dict[str, np.ndarray]  # task -> (B, C) fusion terms
 
 
-def split_rows(log: ImpressionBatch, days: int, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
+def split_rows(log: ImpressionBatch, days: int, max_rows: int,
+               max_val_rows: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices of training rows (the `days` newest days but the last) and validation rows
-    (the latest day; the latest VAL_SHARE_ONE_DAY of it when the log holds a single day)."""
+    (the latest day; the latest VAL_SHARE_ONE_DAY of it when the log holds a single day).
+    With `max_val_rows`, validation keeps every row of a fixed subset of users, about that
+    many rows: a day grows with the world while training rows are capped, and per-user
+    metrics (GAUC) need each kept user's whole day."""
     last = int(log.day.max())
     val = log.day == last
     train = (log.day > last - days) & ~val
@@ -47,7 +51,20 @@ def split_rows(log: ImpressionBatch, days: int, max_rows: int) -> tuple[np.ndarr
     train_idx = np.flatnonzero(train)
     if max_rows and train_idx.size > max_rows:
         train_idx = train_idx[-max_rows:]                                 # the newest rows
-    return train_idx, np.flatnonzero(val)
+    val_idx = np.flatnonzero(val)
+    if max_val_rows and val_idx.size > max_val_rows:
+        val_idx = val_idx[user_subset(log.user_id[val_idx], max_val_rows)]
+    return train_idx, val_idx
+
+
+def user_subset(user_ids: np.ndarray, max_rows: int) -> np.ndarray:
+    """Rows (bool mask) of the users first in a fixed hash order, until about `max_rows` rows
+    (at least one user). The order is Knuth's multiplicative hash mod 2^32, a bijection, so it
+    is the same every day and for every seed."""
+    key = user_ids.astype(np.uint64) * np.uint64(2654435761) % np.uint64(2**32)
+    users, counts = np.unique(key, return_counts=True)                   # in hash order
+    kept = users[np.cumsum(counts) - counts < max_rows]
+    return np.isin(key, kept)
 
 
 class Ranker:
@@ -92,7 +109,8 @@ class Ranker:
                              f"ranking.train.min_rows={self.cfg.train.min_rows}; nothing to fit")
         cfg = self.cfg
         rows = training_rows(log, self.view, daily_decay)
-        train_idx, val_idx = split_rows(log, cfg.train.days, cfg.train.max_rows)
+        train_idx, val_idx = split_rows(log, cfg.train.days, cfg.train.max_rows,
+                                        cfg.train.max_val_rows)
         finite = np.isfinite(log.watch_s) & np.isfinite(log.duration_s)
         ok = train_idx[finite[train_idx]]
         watch = WatchTarget.fit(cfg.watch_target, log.watch_s[ok], log.duration_s[ok],
