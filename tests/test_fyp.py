@@ -43,6 +43,9 @@ def test_regret_is_measured_and_falls_as_the_feed_learns(fyp_sim):
     regret = frame[frame.metric == "regret"].set_index("day").value
     assert len(regret) == DAYS and (regret > 0).all()
     assert regret[DAYS - 1] < regret[0]                 # day 0 is the cold start
+    relative = frame[frame.metric == "regret_relative"].set_index("day").value
+    assert len(relative) == DAYS and ((relative > 0) & (relative < 1)).all()
+    assert relative[DAYS - 1] < relative[0]             # a share of the oracle's page value
 
 
 def test_pages_never_repeat_or_serve_moderated_and_propensities_are_valid(fyp_sim):

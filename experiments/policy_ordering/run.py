@@ -137,22 +137,29 @@ def neighbour_table(plan, result) -> tuple[pd.DataFrame, bool]:
 
 
 def regret_trend(daily: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The learned arms' regret by day and, per arm, its slope over days 1+ and first vs last."""
-    table = daily_metric(daily, "regret")[LEARNED]
-    lines = []
-    for arm in LEARNED:
-        part = table[arm][table.index >= WARMUP_DAYS].dropna()
-        if len(part) < 2:
-            lines.append(f"- `{arm}`: fewer than 2 days with regret after the warm-up.")
-            continue
-        slope = np.polyfit(part.index.to_numpy(float), part.to_numpy(), 1)[0]
-        first, last = part.iloc[0], part.iloc[-1]
-        falls = slope < 0 and last < first
-        lines.append(f"- `{arm}`: least-squares slope over days {part.index[0]}-{part.index[-1]}"
-                     f" {slope:+.4f} per day; day {part.index[0]} {first:.4f} -> day "
-                     f"{part.index[-1]} {last:.4f} ({last / first - 1:+.1%}): regret "
-                     f"**{'falls' if falls else 'does not fall'}** as it learns.")
-    return table.reset_index(), lines
+    """The learned arms' regret by day, absolute and (where measured) relative to the oracle's
+    page value, and per arm its slope over days 1+ and first vs last."""
+    metrics = [m for m in ("regret", "regret_relative") if (daily.metric == m).any()]
+    tables, lines = [], []
+    for metric in metrics:
+        table = daily_metric(daily, metric)[LEARNED]
+        tables.append(table.add_suffix(f" {metric}"))
+        lines += [trend_line(table[arm], arm, metric) for arm in LEARNED]
+    return pd.concat(tables, axis=1).reset_index(), lines
+
+
+def trend_line(series: pd.Series, arm: str, metric: str) -> str:
+    """One arm's daily metric over days 1+: least-squares slope, first and last day."""
+    part = series[series.index >= WARMUP_DAYS].dropna()
+    if len(part) < 2:
+        return f"- `{arm}` {metric}: fewer than 2 days after the warm-up."
+    slope = np.polyfit(part.index.to_numpy(float), part.to_numpy(), 1)[0]
+    first, last = part.iloc[0], part.iloc[-1]
+    falls = slope < 0 and last < first
+    return (f"- `{arm}` {metric}: least-squares slope over days {part.index[0]}-"
+            f"{part.index[-1]} {slope:+.4f} per day; day {part.index[0]} {first:.4f} -> day "
+            f"{part.index[-1]} {last:.4f} ({last / first - 1:+.1%}): it "
+            f"**{'falls' if falls else 'does not fall'}** as the feed learns.")
 
 
 def exposure(daily: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -36,8 +36,9 @@ class DayResult:
     log: ImpressionBatch          # every impression of the day, all arms
     active: np.ndarray            # (U,) bool users active today
     sessions: np.ndarray          # (U,) int64 sessions each user had
-    page_stats: np.ndarray        # (n_arms, 7) sums: pages, distinct topics, value, utility,
-    #                               views, regret against the oracle, requests sampled for it
+    page_stats: np.ndarray        # (n_arms, 8) sums: pages, distinct topics, value, utility,
+    #                               views, regret against the oracle, requests sampled for it,
+    #                               the oracle's page value on them
 
 
 class DayLoop:
@@ -65,11 +66,12 @@ class DayLoop:
                        requests.session_index[pick], requests.day)
         best = self.regret_oracle.serve(sub).video_ids
         truth = self.behavior.truth
-        gap = truth(sub.user_ids, best).value.sum(1) - \
-            truth(sub.user_ids, page.video_ids[pick]).value.sum(1)          # (S,)
+        oracle = truth(sub.user_ids, best).value.sum(1)                       # (S,)
+        gap = oracle - truth(sub.user_ids, page.video_ids[pick]).value.sum(1)
         arm = self.arm_of_user[sub.user_ids]
         np.add.at(stats[:, 5], arm, gap)
         np.add.at(stats[:, 6], arm, 1.0)
+        np.add.at(stats[:, 7], arm, oracle)
 
     def serve(self, requests: Requests) -> Page:
         """Split requests by arm, let each arm's policy serve, and reassemble the pages."""
@@ -145,7 +147,7 @@ class DayLoop:
         pages_in_session = np.zeros(active.shape[0], np.int64)
         hour = self.rng.choice(24, active.shape[0], p=HOUR_P).astype(np.int8)
         self.behavior.start_sessions(np.flatnonzero(active))
-        batches, stats = [], np.zeros((len(self.arms), 7))
+        batches, stats = [], np.zeros((len(self.arms), 8))
         while in_session.any():
             step_start = time.perf_counter()
             users = np.flatnonzero(in_session)

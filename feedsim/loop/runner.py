@@ -147,11 +147,12 @@ class Simulation:
         for a, name in enumerate(self.arm_names):
             mine = arm_of_user == a
             log_ = result.log.select(result.log.arm == a)
-            pages, distinct, value, utility, views, regret, sampled = result.page_stats[a]
+            pages, distinct, value, utility, views, regret, sampled, best = result.page_stats[a]
             page_stats = {"topic_diversity": distinct / max(pages, 1) / self.cfg.loop.page_size,
                           "true_value": value / max(views, 1), "utility": utility / max(views, 1)}
             if sampled > 0:
                 page_stats["regret"] = regret / sampled
+                page_stats["regret_relative"] = regret / best if best > 0 else float("nan")
             m = day_metrics(log_, result.active[mine], None if before is None else before[mine],
                             int(result.sessions[mine & result.active].sum()), self.world.videos.n,
                             self.world.videos.creator, self.world.creators.active, page_stats)
