@@ -22,7 +22,7 @@ from feedsim.behavior.response import (SKIP_RATIO, action_logits, hook_probabili
 from feedsim.config.schema import BehaviorConfig
 
 NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(7)       # probabilists' Hermite
-WEIGHTS = WEIGHTS / WEIGHTS.sum()
+NODES, WEIGHTS = NODES.astype(np.float32), (WEIGHTS / WEIGHTS.sum()).astype(np.float32)
 ENGAGEMENT_WEIGHTS = {"like": 1.0, "comment": 2.0, "share": 3.0, "follow": 5.0, "hate": -10.0}
 WATCH_UNIT_S = 10.0
 
@@ -46,7 +46,7 @@ def _branches(d: Drivers, cfg: BehaviorConfig):
     """Watch ratios and weights of the quadrature: (N,) nodes over hooked + one skip node."""
     mu = log_ratio_mean(d, cfg)                                         # (B, K)
     hooked = np.minimum(np.exp(mu[..., None] + cfg.watch_ratio_sigma * NODES), cfg.loop_limit)
-    skip = np.full(mu.shape + (1,), sum(SKIP_RATIO) / 2.0)
+    skip = np.full(mu.shape + (1,), sum(SKIP_RATIO) / 2.0, dtype=mu.dtype)
     p_hook = hook_probability(d, cfg)[..., None]
     ratios = np.concatenate([hooked, skip], axis=-1)                    # (B, K, N+1)
     weights = np.concatenate([p_hook * WEIGHTS, 1.0 - p_hook], axis=-1)
