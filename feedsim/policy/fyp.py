@@ -93,7 +93,7 @@ class FypPolicy(FeedPolicy):
         streaming = root.ranking.streaming          # intra-day updates, None when off
         self.streaming = StreamingUpdater(streaming, self.ranker, ctx, seeds["ranking"]) \
             if streaming.enabled else None
-        self.reranker = Reranker(root.rerank, ctx.page_size)
+        self.reranker = Reranker(root.rerank, ctx.page_size, tracing=False)   # explain turns it on
         self.cold = ColdCandidates(ctx, root.policy.popular_pool)
         self.source_names = self.retriever.source_names + tuple(
             f"cold_{name}" for name in COLD_SOURCES)

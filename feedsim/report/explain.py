@@ -91,8 +91,12 @@ class _Capture:
         self.parts: dict = {}
 
     def serve(self, requests: Requests, i: int) -> Page:
-        """FypPolicy's own serve, keeping row i's intermediates."""
-        served, b = self.policy.serve_with_parts(requests)
+        """FypPolicy's own serve, keeping row i's intermediates (and the re-rank trace)."""
+        self.policy.reranker.tracing = True
+        try:
+            served, b = self.policy.serve_with_parts(requests)
+        finally:
+            self.policy.reranker.tracing = False
         users, result, page = requests.user_ids, b["result"], b["page"]
         self.parts = dict(ids=b["ids"][i], source=b["source"][i], kept=b["kept"][i],
                           kept_src=b["kept_src"][i], fused=b["fused"][i],

@@ -92,9 +92,10 @@ class Trace:
 class RerankState:
     """What the steps share while one slate is re-ranked."""
 
-    def __init__(self, slate: Slate, k: int, rng: np.random.Generator, features):
+    def __init__(self, slate: Slate, k: int, rng: np.random.Generator, features,
+                 tracing: bool = True):
         b, c = slate.shape
-        self.slate, self.k, self.rng = slate, k, rng
+        self.slate, self.k, self.rng, self.tracing = slate, k, rng, tracing
         self.rows = np.arange(b)
         self.valid = slate.base_valid                                      # (B, C)
         self.order = np.argsort(-np.where(self.valid, slate.score, -np.inf), axis=1,
@@ -130,7 +131,10 @@ class RerankState:
 
     def record(self, moved: np.ndarray, slots: np.ndarray, old: np.ndarray, new: np.ndarray,
                reason: Reason | np.ndarray) -> None:
-        """Trace the moves where `moved` (B, n): old (B, n) columns replaced by new (B, n)."""
+        """Trace the moves where `moved` (B, n): old (B, n) columns replaced by new (B, n).
+        Nothing when not tracing: the trace only explains, it never decides."""
+        if not self.tracing:
+            return
         rows, cols = np.nonzero(moved)
         codes = np.broadcast_to(np.asarray(reason, dtype=np.int8), moved.shape)[rows, cols]
         self._trace.append((rows, np.broadcast_to(slots, moved.shape)[rows, cols],
@@ -140,16 +144,18 @@ class RerankState:
         """Filter out candidates where mask (B, C); trace those that were on the page."""
         if self.page is not None:
             raise RuntimeError("filters must run before the page is fixed by exploration")
-        before = self.top(self.k)
-        gone = np.take_along_axis(mask, np.maximum(before, 0), axis=1) & (before >= 0)
+        if self.tracing:
+            before = self.top(self.k)
+            gone = np.take_along_axis(mask, np.maximum(before, 0), axis=1) & (before >= 0)
+            self.record(gone, np.arange(self.k), before, np.full_like(before, -1), reason)
         self.valid = self.valid & ~mask
-        self.record(gone, np.arange(self.k), before, np.full_like(before, -1), reason)
 
     def reorder(self, picks: np.ndarray, reason: Reason | None) -> None:
         """Put picks (B, n) columns (-1 pads, at row ends) first, the rest in current order."""
         if self.page is not None:
             raise RuntimeError("orderings must run before exploration fixes the page")
-        before = self.top(self.k)
+        traced = self.tracing and reason is not None
+        before = self.top(self.k) if traced else None
         b, c = self.order.shape
         picks = picks[:, :c]                     # a row never has more than C distinct picks
         n = picks.shape[1]
@@ -160,7 +166,7 @@ class RerankState:
         order = np.take_along_axis(self.order, np.argsort(rest_last, axis=1, kind="stable"), 1)
         order[:, :n] = np.where(picks >= 0, picks, order[:, :n])           # picks in pick order
         self.order = order
-        if reason is not None:
+        if traced:
             after = self.top(self.k)
             kept = (before[:, :, None] == after[:, None, :]).any(axis=2)   # (B, K)
             self.record((before >= 0) & ~kept, np.arange(self.k), before, after, reason)

@@ -65,9 +65,10 @@ class RerankResult:
 class Reranker:
     """The steps of `cfg.steps`, in order. Construction validates the config again."""
 
-    def __init__(self, cfg: RerankConfig, page_size: int):
+    def __init__(self, cfg: RerankConfig, page_size: int, tracing: bool = True):
         cfg.__post_init__()                      # a config edited after composition is rechecked
         self.cfg, self.k = cfg, page_size
+        self.tracing = tracing                   # keep the moves for explanations (the trace)
         self.steps: list[Step] = [STEPS[name](cfg) for name in cfg.steps]
         rule = [isinstance(s, Rule) for s in self.steps] + [False]
         self.fill_after = [rule[i] and not rule[i + 1] for i in range(len(self.steps))]
@@ -92,7 +93,7 @@ class Reranker:
         return similarity_features(slate, self.cfg.sound_buckets, self.cfg.creator_buckets)
 
     def rerank(self, slate: Slate, rng: np.random.Generator) -> RerankResult:
-        state = RerankState(slate, self.k, rng, self.features)
+        state = RerankState(slate, self.k, rng, self.features, self.tracing)
         for step, fill in zip(self.steps, self.fill_after):
             step.apply(state)
             if fill:                             # the end of a run of rule steps

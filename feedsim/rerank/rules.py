@@ -100,6 +100,8 @@ def _pick(state: RerankState, prefix: Prefix, slot: int, free: np.ndarray, rank:
         both = allowed & mask                   # when no candidate left could satisfy it
         allowed = np.where(both.any(axis=1)[:, None], both, allowed)
     chosen = _first_in_order(allowed, rank)
+    if not state.tracing:                       # who was displaced, and why, only explains
+        return chosen, None, None
     best = _first_in_order(free, rank)
     safe = np.maximum(best, 0)
     forbids = np.stack([~m[state.rows, safe] for m in masks])                   # (L, B)
@@ -119,8 +121,9 @@ def constrained_fill(state: RerankState) -> None:
     for slot in range(state.k):                                                 # K slots
         chosen, best, blame = _pick(state, prefix, slot, free, rank)
         picks[:, slot] = chosen
-        state.record((chosen != best)[:, None], np.array([slot]), best[:, None],
-                     chosen[:, None], blame[:, None])
+        if best is not None:
+            state.record((chosen != best)[:, None], np.array([slot]), best[:, None],
+                         chosen[:, None], blame[:, None])
         ok = chosen >= 0
         free[state.rows[ok], chosen[ok]] = False
         safe = np.maximum(chosen, 0)
