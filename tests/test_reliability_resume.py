@@ -75,8 +75,10 @@ def check_chain(tmp_path: Path, args: list[str], kills: list[tuple[str, int]]) -
     assert not list(out.glob(".*.tmp*")) and not list((out / "impressions").glob(".*.tmp*"))
 
 
-POPULAR = ["world=tiny", "policy=popular", "loop.progress=false"]
-FYP = ["world=tiny", "policy=fyp", "loop.progress=false"]
+# Byte-identical logs are the CPU promise: CUDA training kernels (embedding backward, index_add)
+# accumulate in a nondeterministic order, so on a GPU machine these runs pin device=cpu.
+POPULAR = ["world=tiny", "policy=popular", "loop.progress=false", "device=cpu"]
+FYP = ["world=tiny", "policy=fyp", "loop.progress=false", "device=cpu"]
 
 
 def test_popular_killed_mid_write_resumes_byte_identical(tmp_path):
