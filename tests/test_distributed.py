@@ -144,3 +144,20 @@ def test_one_process_trains_the_ranker_on_a_finished_runs_logs(tmp_path):
     assert report["backend"] == "none" and report["world_size"] == 1
     assert report["best_epoch"] >= 0 and report["offline"]["offline/skip/auc"] > 0.55
     assert (tmp_path / "ddp" / "ranker.pt").exists()
+
+
+@pytest.mark.parametrize("gpus, requested, expected", [
+    (0, "auto", "cpu"), (0, "cpu", "cpu"), (0, "cuda", "error"),
+    (1, "auto", "cpu"), (1, "cuda", "error"),           # 2 ranks, 1 GPU: no cuda:1 to crash on
+    (2, "auto", "cuda"), (2, "cuda", "cuda"), (2, "cpu", "cpu")])
+def test_every_rank_gets_a_gpu_or_all_run_gloo_on_cpu(monkeypatch, gpus, requested, expected):
+    from feedsim.device import DeviceError
+    from feedsim.distributed.group import rank_device
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    if expected == "error":
+        with pytest.raises(DeviceError, match="2 ranks.*one GPU per rank"):
+            rank_device(requested)
+    else:
+        assert rank_device(requested) == expected

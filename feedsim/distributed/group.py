@@ -70,6 +70,27 @@ class Group:
             dist.destroy_process_group()
 
 
+def rank_device(requested: str) -> str:
+    """'cpu' or 'cuda' for every rank of this job, from `device=auto|cpu|cuda`.
+
+    One GPU per local rank: `auto` takes CUDA only when this machine has a GPU for each of the
+    LOCAL_WORLD_SIZE ranks torchrun started here, else every rank runs gloo on CPU (all ranks
+    decide alike, so the backend agrees). `cuda` with too few GPUs is an error, not a crash
+    on a missing device ordinal."""
+    from feedsim.device import DeviceError, resolve_device
+
+    local_ranks = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1")))
+    if local_ranks <= 1 or requested == "cpu":
+        return resolve_device(requested)
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if gpus >= local_ranks:
+        return "cuda"
+    if requested == "cuda":
+        raise DeviceError(f"device=cuda: torchrun started {local_ranks} ranks on this machine, "
+                          f"which has {gpus} GPU(s); one GPU per rank (or device=cpu for gloo)")
+    return "cpu"
+
+
 def init_group(device: str = "cpu") -> Group:
     """Join the torchrun group (env://) if there is one; device is the resolved 'cpu'/'cuda'."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))

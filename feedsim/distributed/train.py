@@ -22,7 +22,7 @@ import torch
 
 from feedsim.device import torch_threads
 from feedsim.distributed import data as training_data
-from feedsim.distributed.group import Group, init_group
+from feedsim.distributed.group import Group, init_group, rank_device
 
 WHAT = ("ranker", "two_tower")
 
@@ -104,14 +104,12 @@ def write(out: Path, what: str, model: torch.nn.Module, report: dict) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run one rank; returns its report (rank 0's is also written)."""
-    from feedsim.device import resolve_device
-
     args = parse(argv)
     if args.run:
         d = training_data.from_run(Path(args.run), args.days)
     else:
         d = training_data.simulated(args.overrides)
-    group = init_group(resolve_device(d.cfg.device))
+    group = init_group(rank_device(d.cfg.device))
     try:
         model, report = (train_ranker if args.what == "ranker" else train_two_tower)(d, group)
         report.update(what=args.what, world_size=group.world_size, backend=group.backend,

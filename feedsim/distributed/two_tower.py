@@ -41,13 +41,15 @@ class DistributedTwoTower(TwoTowerSource):
         self.group, self.seed = group, seed
         self.train_loss: list[float] = []
 
-    def _train(self, users: np.ndarray, videos: np.ndarray, weight: np.ndarray) -> int:
-        """Epochs over this rank's shards of all positives; returns samples seen by all ranks."""
-        freq = np.bincount(videos, minlength=self.vocab.videos) / videos.size   # global q_j
+    def _train(self, users: np.ndarray, videos: np.ndarray, weight: np.ndarray,
+               shown: np.ndarray) -> int:
+        """Epochs over this rank's shards of all positives; returns samples seen by all ranks.
+        The logit correction (logQ, exposure) is the single-process one, over all positives."""
         dev = self.device
         u_all, v_all = torch.as_tensor(users, device=dev), torch.as_tensor(videos, device=dev)
         w_all = torch.as_tensor(weight, dtype=torch.float32, device=dev)
-        logq_all = torch.as_tensor(np.log(freq[videos]), dtype=torch.float32, device=dev)
+        logq_all = torch.as_tensor(self._correction(videos, np.asarray(shown, np.int64)),
+                                   dtype=torch.float32, device=dev)
         content = video_table(self.view, self.vocab, np.arange(self.vocab.videos)).to(dev)
         step, opts = self.group.wrap(StepLoss(self)), self._optimisers()
         seen = 0
