@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fyp-sizes", default="10000",
                         help="users of end-to-end days under the full fyp feed (100000 takes "
                              "much longer on 2 cores: --fyp-sizes 10000,100000)")
-    parser.add_argument("--device", default="cpu", help="cpu | cuda: the device of the day loop and the stage benchmarks")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu | cuda: the device of the day loop and the stage benchmarks")
     parser.add_argument("--no-stages", action="store_true", help="skip retrieval and ranking")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip building the 1 M users x 1 M videos world")
