@@ -7,11 +7,10 @@ seeded world with common random numbers. Per-user totals skip the warm-up day 0
 (feedsim.experiment.paired). Reports, all computed here:
 
 1. per arm: watch seconds per DAU with paired CIs against the control and between neighbours
-   in the expected order, true value per impression and regret (daily metrics, mean over days
-   1+), and whether oracle > fyp > popular > random holds on both;
-2. the fyp arms' regret by day, its least-squares slope over days 1+ and day 1 against the last;
-3. fyp against fyp_no_explore on the new-creator exposure metrics, with the direction of each.
-
+   in the expected order, true value per DAU and per impression and regret (daily metrics,
+   mean over days 1+), and whether oracle > fyp > popular > random holds on both per DAU;
+2. the fyp arms' regret by day (absolute and relative), slope over days 1+, day 1 vs the last;
+3. fyp against fyp_no_explore on the new-creator exposure metrics, with the direction of each;
 4. per assigned user (active or not, so not confounded by who the feed keeps coming back):
    watch minutes, active days and sessions with paired CIs, and the ordering on watch minutes.
 
