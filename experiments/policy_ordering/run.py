@@ -14,9 +14,8 @@ seeded world with common random numbers. Per-user totals skip the warm-up day 0
 4. per assigned user (active or not, so not confounded by who the feed keeps coming back):
    watch minutes, active days and sessions with paired CIs, and the ordering on watch minutes.
 
-Writes results.md and policy_ordering.png at the end of the run only (nothing partial), and
-the per-user and daily frames under frames/, from which `--report-only` rewrites the report
-without simulating again.
+Writes results.md, policy_ordering.png and frames/ (per-user and daily) at the end only;
+`--report-only` rewrites the report from the frames without simulating again.
 
     .venv/bin/python experiments/policy_ordering/run.py
     .venv/bin/python experiments/policy_ordering/run.py --report-only
@@ -154,11 +153,11 @@ def trend_line(series: pd.Series, arm: str, metric: str) -> str:
         return f"- `{arm}` {metric}: fewer than 2 days after the warm-up."
     slope = np.polyfit(part.index.to_numpy(float), part.to_numpy(), 1)[0]
     first, last = part.iloc[0], part.iloc[-1]
-    falls = slope < 0 and last < first
+    verdict = "falls" if slope < 0 and last < first else "does not fall"
     return (f"- `{arm}` {metric}: least-squares slope over days {part.index[0]}-"
             f"{part.index[-1]} {slope:+.4f} per day; day {part.index[0]} {first:.4f} -> day "
-            f"{part.index[-1]} {last:.4f} ({last / first - 1:+.1%}): it "
-            f"**{'falls' if falls else 'does not fall'}** as the feed learns.")
+            f"{part.index[-1]} {last:.4f} ({last / first - 1:+.1%}): it **{verdict}** as the "
+            "feed learns.")
 
 
 def exposure(daily: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
