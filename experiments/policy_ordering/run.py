@@ -3,16 +3,15 @@
 Runs the paired-worlds preset `configs/experiment/policy_ordering.yaml` (default world, 10 k
 users, 7 days, seed 0): random, popular (control), fyp, fyp_no_explore (rerank=dpp: no traffic
 pools, Thompson sampling or epsilon-fresh slots) and oracle, each on its own copy of the same
-seeded world with common random numbers. Per-user totals skip the warm-up day 0
-(feedsim.experiment.paired). Reports, all computed here:
+seeded world with common random numbers. Per-user totals skip the warm-up day 0. Reports:
 
 1. per arm: watch seconds per DAU with paired CIs against the control and between neighbours
    in the expected order, true value per DAU and per impression and regret (daily metrics,
    mean over days 1+), and whether oracle > fyp > popular > random holds on both per DAU;
 2. the fyp arms' regret by day (absolute and relative), slope over days 1+, day 1 vs the last;
 3. fyp against fyp_no_explore on the new-creator exposure metrics, with the direction of each;
-4. per assigned user (active or not, so not confounded by who the feed keeps coming back):
-   watch minutes, active days and sessions with paired CIs, and the ordering on watch minutes.
+4. per assigned user (active or not: not confounded by who comes back): watch minutes, active
+   days and sessions with paired CIs, and the ordering on watch minutes.
 
 Writes results.md, policy_ordering.png and frames/ (per-user and daily) at the end only;
 `--report-only` rewrites the report from the frames without simulating again.
