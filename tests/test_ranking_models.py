@@ -86,3 +86,17 @@ def test_fit_on_empty_log_names_the_cause(tiny_logged_sim):
 def test_bad_config_fails_at_compose_time(override, match):
     with pytest.raises(Exception, match=match):
         tiny_config(override)
+
+
+def test_the_gate_softmax_is_torch_softmax_with_masks_large_logits_and_gradients():
+    from feedsim.ranking.models.base import gate_softmax
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(7, 50, 4, generator=gen) * 30                 # large: exp overflows
+    logits[0, :, 1:] = float("-inf")                                    # a masked gate
+    a, b = logits.clone().requires_grad_(), logits.clone().requires_grad_()
+    ours, ref = gate_softmax(a), torch.softmax(b, dim=-1)
+    torch.testing.assert_close(ours, ref, rtol=1e-6, atol=1e-7)
+    weight = torch.randn(7, 50, 4, generator=gen)
+    (ours * weight).sum().backward()
+    (ref * weight).sum().backward()
+    torch.testing.assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-6)

@@ -64,13 +64,24 @@ class GroupedLinear(nn.Module):
         return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight)           # (G, N, O)
 
 
+def gate_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last dim, a handful of experts: (..., E) -> (..., E).
+
+    torch's softmax kernel is slow for a last dim of 4 on CPU (21 ms against 6 ms for these
+    three passes on 7 x 48 k x 4). The max is detached: shifting by a constant does not
+    change a softmax or its gradient."""
+    weights = (logits - logits.amax(dim=-1, keepdim=True).detach()).exp()
+    return weights / weights.sum(dim=-1, keepdim=True)
+
+
 def grouped_mlp(groups: int, d_in: int, widths: tuple[int, ...],
                 generator: torch.Generator) -> nn.Sequential:
     """G independent ReLU MLPs run side by side: (G, N, d_in) or a shared (N, d_in) input
-    -> (G, N, widths[-1])."""
+    -> (G, N, widths[-1]). The ReLUs work in place: each reads a fresh layer output that
+    nothing else keeps (10 % of an MMoE forward on CPU)."""
     layers: list[nn.Module] = []
     for width in widths:
-        layers += [GroupedLinear(groups, d_in, width, generator), nn.ReLU()]
+        layers += [GroupedLinear(groups, d_in, width, generator), nn.ReLU(inplace=True)]
         d_in = width
     return nn.Sequential(*layers)
 

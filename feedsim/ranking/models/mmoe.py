@@ -7,7 +7,8 @@ Experts run side by side as grouped matrix products; the gates are one linear la
 from __future__ import annotations
 
 import torch
-from feedsim.ranking.models.base import GroupedLinear, ModelSpec, RankingModel, grouped_mlp
+from feedsim.ranking.models.base import (GroupedLinear, ModelSpec, RankingModel, gate_softmax,
+                                         grouped_mlp)
 
 
 class MMoE(RankingModel):
@@ -18,5 +19,5 @@ class MMoE(RankingModel):
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
         experts = self.experts(x)                                        # (E, N, H)
-        gates = self.gates(x).softmax(dim=-1)                            # (T, N, E)
+        gates = gate_softmax(self.gates(x))                              # (T, N, E)
         return torch.einsum("tne,enh->tnh", gates, experts)              # (T, N, H)

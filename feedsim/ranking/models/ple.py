@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from feedsim.ranking.models.base import GroupedLinear, ModelSpec, RankingModel, grouped_mlp
+from feedsim.ranking.models.base import (GroupedLinear, ModelSpec, RankingModel, gate_softmax,
+                                         grouped_mlp)
 
 
 class CGCLevel(nn.Module):
@@ -31,7 +32,7 @@ class CGCLevel(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         experts = self.experts(inputs[self.reader])                      # (G, N, H)
-        gates = (self.gates(inputs) + self.mask).softmax(dim=-1)         # (T+1, N, G)
+        gates = gate_softmax(self.gates(inputs) + self.mask)             # (T+1, N, G)
         return torch.einsum("sng,gnh->snh", gates, experts)              # (T+1, N, H)
 
 
