@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from feedsim.experiment.cli import results_table
+from feedsim.experiment.canonical_report import write_results
 from feedsim.experiment.paired import WARMUP_DAYS, Result, run_or_load
 from feedsim.experiment.stats import markdown
 
@@ -99,9 +100,7 @@ def main(argv: list[str]) -> None:
     plan, result, out, rest, wall_s = run_or_load(PRESET, argv, Path(__file__).parent)
     lines = report(plan, result, rest, wall_s)
     plot(by_day(result.daily), out / "learning_curve.png")
-    tmp = out / ".results.md.tmp"
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, out / "results.md")
+    write_results(out, lines)
     print("\n".join(lines), flush=True)
 
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from feedsim.experiment.cli import results_table
+from feedsim.experiment.canonical_report import write_results
 from feedsim.experiment.paired import WARMUP_DAYS, run_or_load, watch_per_dau
 from feedsim.experiment.stats import markdown
 
@@ -290,9 +291,7 @@ def main(argv: list[str]) -> None:
     lines = report(plan, result, overrides, wall_s)
     out_dir.mkdir(parents=True, exist_ok=True)
     plot(result.daily, out_dir / "policy_ordering.png")
-    tmp = out_dir / ".results.md.tmp"
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, out_dir / "results.md")
+    write_results(out_dir, lines)
     print("\n".join(lines), flush=True)
 
 
