@@ -61,6 +61,7 @@ def test_non_finite_weights_never_replace_a_checkpoint(tmp_path):
     ("ranking.watch_target=quantile", "ranking.watch_target"),
     ("ranking.fusion.weights.dwell=1.0", "ranking.fusion.weights"),
     ("ranking.train.max_val_rows=-1", "ranking.train.max_val_rows"),
+    ("ranking.counter_freshness=hourly", "ranking.counter_freshness"),
 ])
 def test_unknown_names_fail_at_compose_time(override, match):
     with pytest.raises(Exception, match=match):

@@ -31,6 +31,25 @@ def test_video_counters_match_what_serving_saw(tiny_logged_sim):
     assert expect[:, 0].sum() > 0                                # the check is not vacuous
 
 
+def test_daily_freshness_sees_the_day_start_snapshot_all_day(tiny_logged_sim):
+    """counter_freshness=daily: every row of day 2, early or late, sees the counters after
+    days 0 and 1, which live rows see only at the day's first request."""
+    ctx = tiny_logged_sim.ctx
+    log = ctx.training_log(7)
+    replay = VideoCounters(ctx.view.videos.n, 1.0)
+    replay.daily_decay = ctx.counters.daily_decay
+    for d in (0, 1):
+        replay.observe(ctx.recent_logs[d])
+        replay.end_day()
+    daily = training_rows(log, ctx.view, ctx.counters.daily_decay, "daily")
+    live = training_rows(log, ctx.view, ctx.counters.daily_decay, "live")
+    day2 = np.flatnonzero(log.day == 2)
+    expect = np.stack([replay.recent[n][log.video_id[day2]] for n in VIDEO_COUNTS], 1)
+    np.testing.assert_allclose(daily.video_counts[day2], expect, rtol=1e-9, atol=1e-9)
+    late = day2[log.request_id[day2] > np.quantile(log.request_id[day2], 0.5)]
+    assert (live.video_counts[late, 0] > daily.video_counts[late, 0]).mean() > 0.5
+
+
 def test_future_outcomes_do_not_change_features(tiny_logged_sim):
     ctx = tiny_logged_sim.ctx
     log = ctx.training_log(7)

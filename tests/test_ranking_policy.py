@@ -42,3 +42,18 @@ def test_validation_keeps_whole_days_of_a_fixed_subset_of_users():
     again = split_rows(SimpleNamespace(day=day + 1, user_id=user, request_id=log.request_id),
                        days=3, max_rows=0, max_val_rows=600)[1]
     assert np.array_equal(again, val)                                     # the same users daily
+
+
+def test_daily_counter_freshness_freezes_the_counters_for_the_day():
+    """counter_freshness=daily: the ranker reads a copy taken at the day's first request,
+    blind to the day's own impressions; a new day takes a new copy. Live reads them as is."""
+    from feedsim.ranking.config import RankingConfig
+    from feedsim.ranking.ranker import Ranker
+    live = {"impressions": np.array([1.0, 2.0])}
+    ranker = Ranker(RankingConfig(counter_freshness="daily"), view=None)
+    first = ranker._serving_counts(live, day=3)
+    live["impressions"] += 5.0                                  # the day's impressions land
+    assert ranker._serving_counts(live, day=3)["impressions"].tolist() == [1.0, 2.0]
+    assert first is ranker._serving_counts(live, day=3)
+    assert ranker._serving_counts(live, day=4)["impressions"].tolist() == [6.0, 7.0]
+    assert Ranker(RankingConfig(), view=None)._serving_counts(live, day=3) is live

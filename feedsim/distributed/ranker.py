@@ -31,7 +31,7 @@ def prepare(cfg: RankingConfig, view, log, daily_decay: float, device: str,
             seed: int) -> tuple[Ranker, Tensors, Tensors]:
     """A Ranker with heads, encoder and an untrained model, and its (train, val) rows."""
     ranker = Ranker(cfg, view, device, seed)
-    rows = training_rows(log, view, daily_decay)
+    rows = training_rows(log, view, daily_decay, cfg.counter_freshness)
     train_idx, val_idx = split_rows(log, cfg.train.days, cfg.train.max_rows,
                                   cfg.train.max_val_rows)
     finite = np.isfinite(log.watch_s) & np.isfinite(log.duration_s)

@@ -48,13 +48,18 @@ def video_increments(log: ImpressionBatch) -> np.ndarray:
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)   # a bad row adds nothing
 
 
-def video_counts_asof(log: ImpressionBatch, daily_decay: float) -> np.ndarray:
-    """Time-decayed video counters before each row's request, as `VideoCounters.recent` held
-    them when the page was served (it decays by `daily_decay` at each day end). (N, 9)"""
+def video_counts_asof(log: ImpressionBatch, daily_decay: float,
+                      freshness: str = "live") -> np.ndarray:
+    """Time-decayed video counters as the ranker read them when the page was served. (N, 9)
+
+    `live`: before the row's request, as `VideoCounters.recent` held them (it decays by
+    `daily_decay` at each day end). `daily`: before the row's day, the snapshot a batch feature
+    pipeline would publish once a day (ranking.counter_freshness)."""
     day = log.day.astype(np.int64)
     base = int(day.min()) if len(log) else 0
     weight = daily_decay ** -(day - base).astype(np.float64)            # undo later decay
-    sums = asof_sums(log.video_id.astype(np.int64), log.request_id.astype(np.int64),
+    clock = log.request_id.astype(np.int64) if freshness == "live" else day
+    sums = asof_sums(log.video_id.astype(np.int64), clock,
                      video_increments(log) * weight[:, None])
     return sums * (daily_decay ** (day - base).astype(np.float64))[:, None]
 

@@ -15,6 +15,7 @@ HEADS = ("watch", "long_view", "like", "comment", "share", "follow", "skip", "ha
 WATCH_TARGETS = ("regression", "weighted_logistic", "d2q")
 FUSION_FORMS = ("linear", "multiplicative")
 TRANSFORMS = ("identity", "log1p")
+COUNTER_FRESHNESS = ("live", "daily")
 
 
 class RankingConfigError(ValueError):
@@ -111,6 +112,8 @@ class RankingConfig:
     task_experts: int = 1            # PLE experts per task
     ple_levels: int = 2
     candidates: int = 200            # per request, for the `ranked` policy
+    counter_freshness: str = "live"  # video counters at serving: live | daily (a batch
+    #                                  pipeline's snapshot of the day's start)
     train: TrainConfig = field(default_factory=TrainConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     streaming: StreamingConfig = field(default_factory=StreamingConfig)
@@ -120,6 +123,8 @@ class RankingConfig:
         unknown = [h for h in self.heads if h not in HEADS]
         _require(not unknown and len(self.heads) > 0, "heads", f"non-empty, from {HEADS}",
                  unknown or self.heads)
+        _require(self.counter_freshness in COUNTER_FRESHNESS, "counter_freshness",
+                 "|".join(COUNTER_FRESHNESS), self.counter_freshness)
         _require(self.watch_target in WATCH_TARGETS, "watch_target", "|".join(WATCH_TARGETS),
                  self.watch_target)
         bad = [h for h in self.esmm if h not in self.heads or h in ("watch", "long_view")]

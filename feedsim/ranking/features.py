@@ -49,14 +49,16 @@ class RowInputs:
                          self.follows[idx])
 
 
-def training_rows(log: ImpressionBatch, view, daily_decay: float) -> RowInputs:
-    """Inputs of logged rows, each as of its own serving time (no row sees itself or later)."""
+def training_rows(log: ImpressionBatch, view, daily_decay: float,
+                  freshness: str = "live") -> RowInputs:
+    """Inputs of logged rows, each as of its own serving time (no row sees itself or later);
+    `freshness` says which video counters serving read (asof.video_counts_asof)."""
     video = log.video_id.astype(np.int64)
     creator = view.videos.creator[video].astype(np.int64)
     now = view.follows.contains(log.user_id.astype(np.int64), creator)
     return RowInputs(log.user_id.astype(np.int64), video, log.hour.astype(np.int64),
                      log.session_index.astype(np.int64), log.day.astype(np.int64),
-                     video_counts_asof(log, daily_decay), asof_user_stats(log, view),
+                     video_counts_asof(log, daily_decay, freshness), asof_user_stats(log, view),
                      follows_asof(log, now, creator, view.n_creators))
 
 

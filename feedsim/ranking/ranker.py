@@ -78,6 +78,7 @@ class Ranker:
         self.heads: Heads | None = None
         self.history: UserHistory | None = None
         self.result: FitResult | None = None
+        self._frozen: tuple[int, dict[str, np.ndarray]] | None = None   # (day, counters)
 
     @property
     def fitted(self) -> bool:
@@ -108,7 +109,7 @@ class Ranker:
             raise ValueError(f"Ranker.fit: the log holds {n} rows, fewer than "
                              f"ranking.train.min_rows={self.cfg.train.min_rows}; nothing to fit")
         cfg = self.cfg
-        rows = training_rows(log, self.view, daily_decay)
+        rows = training_rows(log, self.view, daily_decay, cfg.counter_freshness)
         train_idx, val_idx = split_rows(log, cfg.train.days, cfg.train.max_rows,
                                         cfg.train.max_val_rows)
         finite = np.isfinite(log.watch_s) & np.isfinite(log.duration_s)
@@ -186,6 +187,15 @@ class Ranker:
         out["offline/skipped_batches"] = float(self.result.skipped_batches)
         return out
 
+    def _serving_counts(self, live: dict[str, np.ndarray], day: int) -> dict[str, np.ndarray]:
+        """The video counters the ranker reads: the live ones, or (counter_freshness=daily)
+        a copy frozen at the day's first scored request, before any of the day is logged."""
+        if self.cfg.counter_freshness == "live":
+            return live
+        if self._frozen is None or self._frozen[0] != day:
+            self._frozen = (day, {name: col.copy() for name, col in live.items()})
+        return self._frozen[1]
+
     def score(self, user_ids: np.ndarray, candidates: np.ndarray, hour: np.ndarray,
               session_index: np.ndarray, day: int,
               video_counts: dict[str, np.ndarray]) -> RankScores:
@@ -193,8 +203,8 @@ class Ranker:
         if not self.fitted:
             raise RuntimeError("Ranker.score: the ranker has not been fitted")
         b, c = candidates.shape
-        rows = serving_rows(self.view, video_counts, self.history, user_ids, candidates, hour,
-                            session_index, day)                            # B*C rows
+        rows = serving_rows(self.view, self._serving_counts(video_counts, day), self.history,
+                            user_ids, candidates, hour, session_index, day)     # B*C rows
         with torch_threads(self.cfg.train.threads):
             preds = {t: p.reshape(b, c) for t, p in self.predict(rows).items()}
         score, terms = self.fusion(preds)

@@ -179,7 +179,8 @@ class StreamingUpdater:
         self._expire()
         r = self.ranker
         log, idx = self._training_log()
-        rows = training_rows(log, r.view, self.ctx.counters.daily_decay).take(idx)
+        rows = training_rows(log, r.view, self.ctx.counters.daily_decay,
+                             r.cfg.counter_freshness).take(idx)
         data = r._tensors(rows, r._targets(log, idx), log.position[idx])
         data.cat = self._route_to_default(data.cat)
         train_cfg = replace(r.cfg.train, epochs=self.cfg.epochs, patience=self.cfg.epochs,
