@@ -36,6 +36,7 @@ from feedsim.ranking.train import EVAL_BATCH, FitResult, Tensors, _epoch, _optim
 
 TASKS = ["watch", "long_view", "like", "comment", "share", "follow", "skip"]
 ROWS, VOCAB, FIELDS, DENSE, BATCH = 32_768, 60_000, 14, 32, 1024
+PER_REQUEST, REQUEST_FIELDS, REQUEST_DENSE = 24, 6, 9     # as the fyp's pre-rank and encoder
 
 
 class BareMMoE(nn.Module):
@@ -102,6 +103,28 @@ def _ours_score(ranker: Ranker, data: Tensors) -> None:
     ranker.fusion({t: p.reshape(-1, 256) for t, p in preds.items()})     # (N/256, 256)
 
 
+def _request_split_rates(gen: torch.Generator, heads: Heads, device: str,
+                         repeats: int) -> tuple[list[float], list[float]]:
+    """Scoring samples/s of an MMoE whose rows come in requests of PER_REQUEST candidates
+    sharing their request-level columns: split once per request, against the same model and
+    rows scored unsplit (the reference)."""
+    spec = ModelSpec(VOCAB, FIELDS, DENSE, len(TASKS), hidden=(64, 32), tower_hidden=16,
+                     sparse=True, request_fields=REQUEST_FIELDS, request_dense=REQUEST_DENSE)
+    ranker = _serving_ranker(build_model("mmoe", spec, gen).to(device), heads, device)
+    rows = _data(gen)
+    rows.cat[:, :REQUEST_FIELDS] = rows.cat[::PER_REQUEST, :REQUEST_FIELDS].repeat_interleave(
+        PER_REQUEST, 0)[:ROWS]
+    rows.dense[:, :REQUEST_DENSE] = rows.dense[::PER_REQUEST, :REQUEST_DENSE].repeat_interleave(
+        PER_REQUEST, 0)[:ROWS]
+    n = ROWS // PER_REQUEST * PER_REQUEST                                # whole requests
+    data = Tensors(*(t[:n].to(device) for t in (rows.cat, rows.dense, rows.position,
+                                                  rows.targets)))
+    scale = ROWS / n                                                     # rates per ROWS rows
+    split, full = _paired_rates(lambda: ranker._predict_tensors(data, PER_REQUEST),
+                                lambda: ranker._predict_tensors(data, 1), repeats)
+    return [r / scale for r in split], [r / scale for r in full]
+
+
 def _paired_rates(ours, bare, repeats: int) -> tuple[list[float], list[float]]:
     """Samples/s of `ours` and `bare`, alternating within each repeat."""
     a, b = [], []
@@ -144,8 +167,11 @@ def ranking_benchmarks(repeats: int = 3, device: str = "cpu") -> list[dict]:
         bare.eval()
         score, score_bare = _paired_rates(lambda: _ours_score(ranker, data),
                                           lambda: _bare_score(bare, data), repeats)
+        split, unsplit = _request_split_rates(gen, heads, device, repeats)
     return [_row("ranking/mmoe_train", train, train_bare, device),
-            _row("ranking/mmoe_score", score, score_bare, device)]
+            _row("ranking/mmoe_score", score, score_bare, device),
+            _row(f"ranking/mmoe_score split per request of {PER_REQUEST} (ref: unsplit)",
+                 split, unsplit, device)]
 
 
 if __name__ == "__main__":

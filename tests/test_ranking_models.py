@@ -44,6 +44,30 @@ def test_position_tower_is_dropped_at_serving():
     assert not torch.allclose(serving, model(cat, dense, torch.arange(16) % 6))
 
 
+@pytest.mark.parametrize("model", ["single_task", "shared_bottom", "mmoe", "ple"])
+def test_request_split_forward_equals_the_full_forward(model):
+    """Rows in blocks of C candidates sharing their request-level columns: computing those
+    columns' part of the first layer once per request gives the full forward's logits."""
+    spec = ModelSpec(vocab=60, n_fields=5, n_dense=6, n_tasks=3, hidden=(16, 8),
+                     tower_hidden=4, request_fields=2, request_dense=3)
+    net = build_model(model, spec, torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(1)
+    b, c = 7, 9
+    cat, dense = torch.randint(0, 60, (b * c, 5), generator=gen), torch.randn(b * c, 6,
+                                                                           generator=gen)
+    cat[:, :2] = torch.randint(0, 60, (b, 2), generator=gen).repeat_interleave(c, 0)
+    dense[:, :3] = torch.randn(b, 3, generator=gen).repeat_interleave(c, 0)
+    with torch.no_grad():
+        full, split = net(cat, dense), net(cat, dense, per_request=c)
+    torch.testing.assert_close(split, full, rtol=1e-5, atol=1e-5)
+    other = cat.clone()
+    other[c:, 0] = (other[c:, 0] + 1) % 60          # request 2 onwards: another user field
+    with torch.no_grad():                           # the split reads each request's own row
+        moved = net(other, dense, per_request=c)
+    torch.testing.assert_close(moved[:c], full[:c])
+    assert not torch.allclose(moved[c:], full[c:])
+
+
 def test_serving_ignores_the_position_weights(tiny_logged_sim):
     ranker, _ = fitted(tiny_logged_sim, "ranking=shared_bottom")
     ctx = tiny_logged_sim.ctx

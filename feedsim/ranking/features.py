@@ -21,8 +21,12 @@ from feedsim.logs.schema import ImpressionBatch
 from feedsim.ranking.asof import video_counts_asof, follows_asof, VIDEO_COUNTS
 from feedsim.ranking.history import UserHistory, UserStats, asof_user_stats
 
-FIELDS = ("user", "video", "creator", "sound", "tag0", "tag1", "video_language", "market",
-          "user_language", "device", "hour", "duration", "age", "depth")
+# Request-level fields first (the same for every candidate of a page request), so a model can
+# compute their part of its first layer once per request (models/base.py, RequestSplit).
+FIELDS = ("user", "market", "user_language", "device", "hour", "depth",
+          "video", "creator", "sound", "tag0", "tag1", "video_language", "duration", "age")
+REQUEST_FIELDS = 6          # the first six of FIELDS
+REQUEST_DENSE = 9           # the first nine dense columns: the user's aggregates, account age
 N_BUCKETS = {"hour": 24, "duration": 12, "age": 8, "depth": 8}
 SMOOTH = 5.0
 CLIP = 8.0
@@ -122,7 +126,8 @@ class FeatureEncoder:
         return cat + self.offsets                                        # (N, F)
 
     def dense(self, r: RowInputs) -> np.ndarray:
-        """(N, 32) float32, standardised with the statistics of the fitted rows."""
+        """(N, 32) float32, standardised with the statistics of the fitted rows; the
+        REQUEST_DENSE request-level columns first."""
         view, v = self.view, r.video
         vc = r.video_counts
         imps = vc[:, :1]
@@ -130,15 +135,16 @@ class FeatureEncoder:
         video = np.concatenate([np.log1p(imps), vc[:, [1, 2, 4, 5, 6, 7, 8]] / (imps + SMOOTH),
                                 vc[:, 3:4] / dur[:, None] / (imps + SMOOTH)], axis=1)   # (N, 9)
         u = r.stats.user
-        user = np.concatenate([np.log1p(u[:, :1]), u[:, 1:] / (u[:, :1] + SMOOTH)], axis=1)  # 8
+        user = np.concatenate([np.log1p(u[:, :1]), u[:, 1:] / (u[:, :1] + SMOOTH),
+                               np.log1p(view.user_account_age_days[r.user].astype(np.float64))
+                               [:, None]], axis=1)                                    # 9
         crosses = [np.concatenate([np.log1p(x[:, :1]), x[:, 1:] / (x[:, :1] + 1.0)], axis=1)
                    for x in (r.stats.creator, r.stats.sound, r.stats.tags)]             # 3 x 3
         context = np.stack([
             np.log1p(view.creator_followers[view.videos.creator[v]]),
-            np.log1p(view.user_account_age_days[r.user].astype(np.float64)),
             np.log(dur), np.minimum(r.day - view.videos.upload_day[v], 30) / 10.0,
-            view.user_language[r.user] == view.videos.language[v], r.follows], axis=1)  # 6
-        x = np.concatenate([video, user, *crosses, context], axis=1).astype(np.float32)
+            view.user_language[r.user] == view.videos.language[v], r.follows], axis=1)  # 5
+        x = np.concatenate([user, video, *crosses, context], axis=1).astype(np.float32)
         if self.mean is None:
             self.mean, self.std = np.nanmean(x, 0), np.maximum(np.nanstd(x, 0), 0.05)
         return np.clip((x - self.mean) / self.std, -CLIP, CLIP)   # NaN stays NaN: caught later

@@ -16,7 +16,8 @@ import torch
 from feedsim.logs.schema import ImpressionBatch
 from feedsim.metrics.offline import binary_report, error_by_duration, xauc
 from feedsim.ranking.config import RankingConfig
-from feedsim.ranking.features import FeatureEncoder, RowInputs, serving_rows, training_rows
+from feedsim.ranking.features import (REQUEST_DENSE, REQUEST_FIELDS, FeatureEncoder, RowInputs,
+                                      serving_rows, training_rows)
 from feedsim.ranking.fusion import Fusion
 from feedsim.ranking.heads import Heads
 from feedsim.ranking.history import UserHistory
@@ -147,24 +148,27 @@ class Ranker:
         return ModelSpec(self.encoder.vocab, len(self.encoder.sizes), self.encoder.n_dense,
                          len(c.heads), c.embedding_dim, tuple(c.hidden), c.tower_hidden,
                          c.n_experts, c.task_experts, c.ple_levels,
-                         c.train.sparse_embeddings, c.position_tower)
+                         c.train.sparse_embeddings, c.position_tower,
+                         REQUEST_FIELDS, REQUEST_DENSE)
 
     @torch.inference_mode()
-    def _predict_tensors(self, data: Tensors) -> dict[str, np.ndarray]:
-        """Serving-mode predictions (no position tower) for encoded rows, task -> (N,)."""
+    def _predict_tensors(self, data: Tensors, per_request: int = 1) -> dict[str, np.ndarray]:
+        """Serving-mode predictions (no position tower) for encoded rows, task -> (N,).
+        `per_request` = C: the rows are blocks of C candidates of one request each."""
         out: dict[str, list[np.ndarray]] = {t: [] for t in self.cfg.heads}
-        for start in range(0, len(data.cat), EVAL_BATCH):
-            logits = self.model(data.cat[start:start + EVAL_BATCH],
-                                data.dense[start:start + EVAL_BATCH])      # (n, T)
+        chunk = max(EVAL_BATCH // per_request, 1) * per_request          # whole requests
+        for start in range(0, len(data.cat), chunk):
+            logits = self.model(data.cat[start:start + chunk], data.dense[start:start + chunk],
+                                per_request=per_request)                   # (n, T)
             for t, p in self.heads.predict(logits).items():
                 out[t].append(p.float().cpu().numpy())
         return {t: np.concatenate(v) for t, v in out.items()}
 
-    def predict(self, rows: RowInputs) -> dict[str, np.ndarray]:
+    def predict(self, rows: RowInputs, per_request: int = 1) -> dict[str, np.ndarray]:
         """Serving-mode predictions for encoded-ready rows, task -> (N,)."""
         n = rows.user.shape[0]
         return self._predict_tensors(self._tensors(rows, np.zeros((n, 1), np.float32),
-                                                   np.zeros(n)))
+                                                   np.zeros(n)), per_request)
 
     def offline_metrics(self, log: ImpressionBatch, idx: np.ndarray,
                         data: Tensors) -> dict[str, float]:
@@ -206,6 +210,6 @@ class Ranker:
         rows = serving_rows(self.view, self._serving_counts(video_counts, day), self.history,
                             user_ids, candidates, hour, session_index, day)     # B*C rows
         with torch_threads(self.cfg.train.threads):
-            preds = {t: p.reshape(b, c) for t, p in self.predict(rows).items()}
+            preds = {t: p.reshape(b, c) for t, p in self.predict(rows, per_request=c).items()}
         score, terms = self.fusion(preds)
         return RankScores(preds, score, terms)

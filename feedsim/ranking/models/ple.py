@@ -37,6 +37,8 @@ class CGCLevel(nn.Module):
 
 
 class PLE(RankingModel):
+    splits_requests = False      # its first level reads an expanded copy of the whole input
+
     def __init__(self, spec: ModelSpec, generator: torch.Generator):
         super().__init__(spec, generator)
         widths = [spec.hidden[min(i, len(spec.hidden) - 1)] for i in range(spec.ple_levels)]
