@@ -210,6 +210,8 @@ class Ranker:
         rows = serving_rows(self.view, self._serving_counts(video_counts, day), self.history,
                             user_ids, candidates, hour, session_index, day)     # B*C rows
         with torch_threads(self.cfg.train.threads):
-            preds = {t: p.reshape(b, c) for t, p in self.predict(rows, per_request=c).items()}
+            per_request = c if torch.device(self.device).type == "cpu" else 1   # flops-bound
+            preds = {t: p.reshape(b, c)
+                     for t, p in self.predict(rows, per_request=per_request).items()}
         score, terms = self.fusion(preds)
         return RankScores(preds, score, terms)
