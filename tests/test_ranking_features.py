@@ -15,15 +15,21 @@ def test_asof_sums_hand_example():
     assert asof_sums(keys, clock, values)[:, 0].tolist() == [0, 0, 11, 0, 111]
 
 
-def test_video_counters_match_what_serving_saw(tiny_logged_sim):
-    """Rows of the first request of day 2 see exactly the counters after days 0 and 1."""
-    ctx = tiny_logged_sim.ctx
-    log = ctx.training_log(7)
+def counters_after_days_0_and_1(ctx) -> VideoCounters:
+    """The platform's video counters replayed from the logs of days 0 and 1."""
     replay = VideoCounters(ctx.view.videos.n, 1.0)
     replay.daily_decay = ctx.counters.daily_decay
     for d in (0, 1):
         replay.observe(ctx.recent_logs[d])
         replay.end_day()
+    return replay
+
+
+def test_video_counters_match_what_serving_saw(tiny_logged_sim):
+    """Rows of the first request of day 2 see exactly the counters after days 0 and 1."""
+    ctx = tiny_logged_sim.ctx
+    log = ctx.training_log(7)
+    replay = counters_after_days_0_and_1(ctx)
     rows = training_rows(log, ctx.view, ctx.counters.daily_decay)
     first = np.flatnonzero(log.request_id == log.request_id[log.day == 2].min())
     expect = np.stack([replay.recent[n][log.video_id[first]] for n in VIDEO_COUNTS], 1)
@@ -36,11 +42,7 @@ def test_daily_freshness_sees_the_day_start_snapshot_all_day(tiny_logged_sim):
     days 0 and 1, which live rows see only at the day's first request."""
     ctx = tiny_logged_sim.ctx
     log = ctx.training_log(7)
-    replay = VideoCounters(ctx.view.videos.n, 1.0)
-    replay.daily_decay = ctx.counters.daily_decay
-    for d in (0, 1):
-        replay.observe(ctx.recent_logs[d])
-        replay.end_day()
+    replay = counters_after_days_0_and_1(ctx)
     daily = training_rows(log, ctx.view, ctx.counters.daily_decay, "daily")
     live = training_rows(log, ctx.view, ctx.counters.daily_decay, "live")
     day2 = np.flatnonzero(log.day == 2)
