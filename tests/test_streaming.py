@@ -72,6 +72,19 @@ def test_updates_change_the_ranker_deterministically(tiny_logged_sim, streamed):
     assert all(torch.equal(after[k], v) for k, v in _state(again).items())
 
 
+def test_updates_read_the_counters_the_ranker_serves_with(tiny_logged_sim):
+    """Two identical fitted rankers stream the same day; one reads daily (day-start) counters.
+    Only the updater's training rows differ, so the updated models must differ."""
+    live, daily = _setup(tiny_logged_sim), _setup(tiny_logged_sim)
+    assert all(torch.equal(v, _state(daily[0])[k]) for k, v in _state(live[0]).items())
+    daily[0].cfg = replace(daily[0].cfg, counter_freshness="daily")
+    for ranker, updater, day_log in (live, daily):
+        _stream(updater, day_log)
+        assert updater.stats["updates"] >= 3
+    a, b = _state(live[0]), _state(daily[0])
+    assert not all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_ids_share_the_default_row_until_admitted(streamed):
     updater, day_log = streamed["updater"], streamed["day_log"]
     offset, default_row = updater._rows("video")
