@@ -85,7 +85,8 @@ def simulate(args) -> None:
     jobs = [(arm, seed) for seed in args.seeds for arm in ARMS
             if not (frames / f"{arm}_{seed}.parquet").exists() or args.rerun]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_one, arm, seed, args.days, args.world, frames) for arm, seed in jobs]
+        futures = [pool.submit(run_one, arm, seed, args.days, args.world, frames)
+                   for arm, seed in jobs]
         for future in futures:
             print(future.result(), flush=True)
 
@@ -119,7 +120,8 @@ def slope_lines(table: pd.DataFrame, metric: str) -> list[str]:
         ref = REFERENCE[arm]
         paired = ""
         if ref != arm and ref in table.index:
-            d_mean, d_low, d_high = t_interval((table.loc[arm] - table.loc[ref]).dropna().to_numpy())
+            diff = (table.loc[arm] - table.loc[ref]).dropna().to_numpy()
+            d_mean, d_low, d_high = t_interval(diff)
             paired = f"{d_mean:+.4f} [{d_low:+.4f}, {d_high:+.4f}]"
         lines.append(f"| {arm} | {mean:+.4f} [{low:+.4f}, {high:+.4f}] | "
                      f"{ref if paired else ''} | {paired} |")
