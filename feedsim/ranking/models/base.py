@@ -62,11 +62,6 @@ class RequestSplit:
     candidate: torch.Tensor      # (B*C, I_c)
     per_request: int             # C
 
-    def materialize(self) -> torch.Tensor:
-        """The full input (B*C, I_r + I_c), as the unsplit forward builds it."""
-        shared = self.request.repeat_interleave(self.per_request, dim=0)            # (N, I_r)
-        return torch.cat([shared, self.candidate], dim=1)
-
 
 class GroupedLinear(nn.Module):
     """G independent linear maps: (G, N, I) -> (G, N, O), or a shared (N, I) -> (G, N, O)."""
@@ -78,18 +73,22 @@ class GroupedLinear(nn.Module):
                                    * bound)
         self.bias = nn.Parameter(torch.zeros(groups, d_out))
 
+    def _side_by_side(self) -> torch.Tensor:
+        """The G groups' weights as one (I, G*O) matrix, for inputs every group shares."""
+        g, d_in, d_out = self.weight.shape
+        return self.weight.permute(1, 0, 2).reshape(d_in, g * d_out)
+
     def forward(self, x: torch.Tensor | RequestSplit) -> torch.Tensor:
         g, d_in, d_out = self.weight.shape
         if isinstance(x, RequestSplit):          # W x = W_r x_r (once per request) + W_c x_c
-            side_by_side = self.weight.permute(1, 0, 2).reshape(d_in, g * d_out)   # (I, G*O)
+            side_by_side = self._side_by_side()                                     # (I, G*O)
             n_req = x.request.shape[1]
             y = torch.addmm(self.bias.reshape(-1), x.candidate, side_by_side[n_req:])  # (N, G*O)
             shared = x.request @ side_by_side[:n_req]                               # (B, G*O)
             y.view(shared.shape[0], x.per_request, -1).add_(shared.unsqueeze(1))
             return y.view(-1, g, d_out).transpose(0, 1)                         # (G, N, O)
         if x.dim() == 2:                         # every group reads the same rows: one matmul
-            side_by_side = self.weight.permute(1, 0, 2).reshape(d_in, g * d_out)   # (I, G*O)
-            y = torch.addmm(self.bias.reshape(-1), x, side_by_side)             # (N, G*O)
+            y = torch.addmm(self.bias.reshape(-1), x, self._side_by_side())     # (N, G*O)
             return y.view(-1, g, d_out).transpose(0, 1)                         # (G, N, O)
         return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight)           # (G, N, O)
 
@@ -149,14 +148,13 @@ class RankingModel(nn.Module, ABC):
         """[request fields, request dense, candidate fields, candidate dense]: (N, I), or
         split by request when the N rows are blocks of `per_request` candidates."""
         fr, dr = self.spec.request_fields, self.spec.request_dense
-        if per_request > 1 and fr + dr > 0:
+        if per_request > 1 and fr + dr > 0 and self.splits_requests:
             first = slice(None, None, per_request)                       # one row per request
             request = torch.cat([self.embedding(cat[first, :fr]).flatten(1),
                                  dense[first, :dr]], dim=1)              # (B, I_r)
             candidate = torch.cat([self.embedding(cat[:, fr:]).flatten(1),
                                    dense[:, dr:]], dim=1)                # (N, I_c)
-            split = RequestSplit(request, candidate, per_request)
-            return split if self.splits_requests else split.materialize()
+            return RequestSplit(request, candidate, per_request)
         emb = self.embedding(cat)                                        # (N, F, D)
         return torch.cat([emb[:, :fr].flatten(1), dense[:, :dr], emb[:, fr:].flatten(1),
                           dense[:, dr:]], dim=1)                         # (N, I)
