@@ -91,6 +91,33 @@ def test_thompson_propensity_matches_how_often_each_arm_wins():
     assert check_frequencies(res, [slot]) > 2
 
 
+def test_thompson_takes_only_real_fresh_arms_when_rows_have_few_or_none():
+    """Rows with fewer fresh candidates than max_arms (padded arm grids) and rows with none:
+    the explored slot always holds a fresh candidate that was not on the page yet, a lone
+    arm is served with propensity 1, and a row without arms keeps its page untouched."""
+    rng = np.random.default_rng(5)
+    slate = random_slate(rng, b=400, c=30, moderated=0.1, seen=0.0, fresh=0.08)
+    cfg = RerankConfig(steps=["moderation", "thompson"])
+    res = Reranker(cfg, K).rerank(slate, np.random.default_rng(6))
+    valid = ~slate.moderated
+    order = np.argsort(np.where(valid, -slate.score, np.inf), axis=1, kind="stable")
+    before = order[:, :K]                                   # the page Thompson receives
+    arms = valid & (slate.age_days <= cfg.thompson.fresh_days)
+    np.put_along_axis(arms, before, False, axis=1)          # not on the page already
+    n_arms = np.minimum(arms.sum(axis=1), cfg.thompson.max_arms)
+    slot = K - 1
+    explored = res.explored[:, slot]
+    np.testing.assert_array_equal(explored, n_arms > 0)
+    assert (n_arms == 0).any() and ((n_arms > 0) & (n_arms < cfg.thompson.max_arms)).any()
+    rows = np.flatnonzero(explored)
+    assert arms[rows, res.columns[rows, slot]].all()
+    p = res.propensity[:, slot]
+    assert ((p > 0) & (p <= 1)).all()
+    np.testing.assert_array_equal(p[n_arms == 1], 1.0)
+    untouched = n_arms == 0
+    np.testing.assert_array_equal(res.columns[untouched], before[untouched])
+
+
 def _pools_world(upload_day, moderated=None):
     n = len(upload_day)
     videos = SimpleNamespace(n=n, upload_day=np.asarray(upload_day),
