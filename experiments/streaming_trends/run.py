@@ -14,8 +14,10 @@ For every simulated day after the first fit, the trends that cross the trending 
 day (sounds or hashtags at strength >= metrics.ecosystem.TRENDING today but not yesterday) are
 that day's new trends; the share of impressions on their videos is measured per quarter of the
 day's requests (request order is the day loop's time; `by_day_part`). Writes
-results{name}.md, by_quarter{name}.csv and new_trend_capture{name}.png next to this file;
-nothing in them is typed in.
+results{name}.md, by_quarter{name}.csv, walls{name}.json (wall seconds of each simulated day
+per arm) and new_trend_capture{name}.png next to this file; nothing in them is typed in.
+`--report-only` rewrites the report and plot from by_quarter{name}.csv (and walls{name}.json
+when it exists) without simulating again; pass the run's other arguments with it.
 
     .venv/bin/python experiments/streaming_trends/run.py [--seeds 0 1] [--days 4] [--jobs 2]
     .venv/bin/python experiments/streaming_trends/run.py --world small \
@@ -24,6 +26,7 @@ nothing in them is typed in.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -184,25 +187,24 @@ def write_results(frame: pd.DataFrame, walls: dict[str, list[float]], args) -> N
               *[f"| {arm} | {100 * day.trend_share[arm]:.2f} % | "
                 f"{100 * day.trending_source_share[arm]:.2f} % | "
                 f"{100 * day.trending_source_precision[arm]:.2f} % |" for arm in arms],
-        "", "Wall time per simulated day (median over days and seeds): " + ", ".join(
-        f"{arm} {median[arm]:.1f} s (x{median[arm] / median['daily']:.2f})" for arm in arms)
-        + f" ({args.jobs} runs at a time: noisy).",
+        "", wall_sentence(median, arms, args.jobs),
         "", f"![new trend capture](new_trend_capture{args.name}.png)", ""]
     (HERE / f"results{args.name}.md").write_text("\n".join(lines))
     plot(table, HERE / f"new_trend_capture{args.name}.png")
 
 
-def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--days", type=int, default=4)
-    parser.add_argument("--world", default="tiny")
-    parser.add_argument("--world-overrides", nargs="*", default=[],
-                        help="world settings every arm shares, e.g. world.trend_life_days=1")
-    parser.add_argument("--name", default="", help="suffix of the files written (results{name}.md)")
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
-    args = parser.parse_args(argv)
+def wall_sentence(median: dict[str, float], arms: list[str], jobs: int) -> str:
+    """Median wall seconds per simulated day per arm, or why they are missing."""
+    if not median or "daily" not in median:
+        return ("Wall times were not recorded for this run: it predates the walls file, "
+                "which every run now writes beside its by_quarter table.")
+    return "Wall time per simulated day (median over days and seeds): " + ", ".join(
+        f"{arm} {median[arm]:.1f} s (x{median[arm] / median['daily']:.2f})" for arm in arms) \
+        + f" ({jobs} runs at a time: noisy)."
+
+
+def simulate(args) -> tuple[pd.DataFrame, dict[str, list[float]]]:
+    """Every (arm, seed) run, in parallel processes; the rows and each arm's day walls."""
     rows, walls = [], {arm: [] for arm in args.arms}
     runs = [(arm, seed) for seed in args.seeds for arm in args.arms]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -216,6 +218,35 @@ def main(argv: list[str]) -> None:
                   flush=True)
     frame = pd.DataFrame(rows)
     frame.to_csv(HERE / f"by_quarter{args.name}.csv", index=False)
+    (HERE / f"walls{args.name}.json").write_text(json.dumps({"jobs": args.jobs, **walls}))
+    return frame, walls
+
+
+def saved(args) -> tuple[pd.DataFrame, dict[str, list[float]]]:
+    """The rows and walls of an earlier run (`--report-only`); walls {} when not recorded."""
+    csv = HERE / f"by_quarter{args.name}.csv"
+    if not csv.exists():
+        raise SystemExit(f"run.py: error: --report-only needs {csv}, which does not exist")
+    path = HERE / f"walls{args.name}.json"
+    walls = json.loads(path.read_text()) if path.exists() else {}
+    args.jobs = walls.pop("jobs", args.jobs)
+    return pd.read_csv(csv), walls
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--days", type=int, default=4)
+    parser.add_argument("--world", default="tiny")
+    parser.add_argument("--world-overrides", nargs="*", default=[],
+                        help="world settings every arm shares, e.g. world.trend_life_days=1")
+    parser.add_argument("--name", default="", help="suffix of the files written (results{name}.md)")
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from by_quarter{name}.csv, no simulation")
+    args = parser.parse_args(argv)
+    frame, walls = saved(args) if args.report_only else simulate(args)
     write_results(frame, walls, args)
 
 
