@@ -9,6 +9,11 @@ up), and watch seconds per play and watch minutes per user (what users did). The
 puts diversity against score and against watch time, one point per theta.
 
     .venv/bin/python experiments/04_dpp_frontier/run.py [overrides]
+    .venv/bin/python experiments/04_dpp_frontier/run.py --out experiments/04_dpp_frontier/default_world \
+        world=default loop.days=7
+
+`--out DIR` writes results.md and frontier.png into DIR instead of this folder (the canonical
+tiny-world result stays as `make experiments` writes it).
 """
 from __future__ import annotations
 
@@ -74,14 +79,27 @@ def frontier_plot(lv: pd.DataFrame, path: Path) -> Path:
     return save(fig, path)
 
 
+def split_out(argv: list[str]) -> tuple[Path, list[str]]:
+    """(`--out DIR` or this folder, the remaining overrides)."""
+    if "--out" not in argv:
+        return HERE, argv
+    at = argv.index("--out")
+    if at + 1 >= len(argv):
+        raise SystemExit("run.py: error: --out needs a folder")
+    return Path(argv[at + 1]), argv[:at] + argv[at + 2:]
+
+
 def main(argv: list[str]) -> None:
+    folder, argv = split_out(argv)
     outcome = run_preset(PRESET, OVERRIDES + cli_overrides(argv))
+    folder.mkdir(parents=True, exist_ok=True)                # only once there is a result
     add_user_columns(outcome, page_columns)
     lv = levels(outcome, list(FRONTIER), FRONTIER)
     table = effects(outcome, list(FRONTIER), FRONTIER)
-    frontier_plot(lv, HERE / "frontier.png")
+    frontier_plot(lv, folder / "frontier.png")
     daily = daily_means(outcome, ["topic_diversity", "true_value", "user_topic_entropy"])
-    lines = header("Experiment 4: the DPP diversity knob", outcome, COMMAND)
+    command = COMMAND if folder == HERE else f"{COMMAND} --out {folder}"
+    lines = header("Experiment 4: the DPP diversity knob", outcome, command)
     lines += ["## Each theta (value [95% CI], clustered by user)", "", levels_markdown(lv), "",
               "![frontier](frontier.png)", "",
               "## Effects against the default theta", "", effects_markdown(table), "",
@@ -89,7 +107,7 @@ def main(argv: list[str]) -> None:
               "the hidden truth)", "", markdown_table(daily.reset_index()), "", "## Answer", ""]
     lines += verdict(table, "page_topic_diversity") + verdict(table, "mean_score") \
         + verdict(table, "watch_min_per_user")
-    write_results(HERE, lines)
+    write_results(folder, lines)
     print("\n".join(lines))
 
 
