@@ -28,6 +28,7 @@ from feedsim.experiment.canonical import (add_user_columns, cli_overrides, daily
 from feedsim.experiment.canonical_report import (effects_markdown, header, levels_markdown,
                                                  markdown_table, plt, save, verdict,
                                                  write_results)
+from feedsim.experiment.paired import split_out
 
 HERE = Path(__file__).resolve().parent
 PRESET = "dpp_theta"
@@ -79,18 +80,8 @@ def frontier_plot(lv: pd.DataFrame, path: Path) -> Path:
     return save(fig, path)
 
 
-def split_out(argv: list[str]) -> tuple[Path, list[str]]:
-    """(`--out DIR` or this folder, the remaining overrides)."""
-    if "--out" not in argv:
-        return HERE, argv
-    at = argv.index("--out")
-    if at + 1 >= len(argv):
-        raise SystemExit("run.py: error: --out needs a folder")
-    return Path(argv[at + 1]), argv[:at] + argv[at + 2:]
-
-
 def main(argv: list[str]) -> None:
-    folder, argv = split_out(argv)
+    folder, argv = split_out(argv, HERE)
     outcome = run_preset(PRESET, OVERRIDES + cli_overrides(argv))
     folder.mkdir(parents=True, exist_ok=True)                # only once there is a result
     add_user_columns(outcome, page_columns)

@@ -106,16 +106,24 @@ def load_frames(out_dir: Path) -> tuple[Result, float]:
 QUIET = ["loop.progress=false", "loop.report=false", "loop.write_impressions=false"]
 
 
+def split_out(argv: list[str], default: Path) -> tuple[Path, list[str]]:
+    """(the folder after `--out`, or `default`; the other arguments) of a run.py command line."""
+    if "--out" not in argv:
+        return default, list(argv)
+    i = argv.index("--out")
+    if i + 1 >= len(argv):
+        raise SystemExit("run.py: error: --out needs a folder")
+    return Path(argv[i + 1]), argv[:i] + argv[i + 2:]
+
+
 def run_or_load(preset: str, argv: list[str], default_out: Path, on_day: OnDay | None = None):
     """The command line of a paired experiment's run.py: `--out DIR` (default `default_out`),
     `--report-only` (rewrite from the frames saved by an earlier run) and Hydra overrides.
     Runs the plan (saving its frames) or loads them. Returns (plan, result, out, overrides,
     wall_s)."""
     from feedsim.experiment.config import build_plan
-    start, rest, out = time.perf_counter(), [a for a in argv if a != "--report-only"], default_out
-    if "--out" in rest:
-        i = rest.index("--out")
-        out, rest = Path(rest[i + 1]), rest[:i] + rest[i + 2:]
+    start = time.perf_counter()
+    out, rest = split_out([a for a in argv if a != "--report-only"], default_out)
     plan = build_plan([preset, *QUIET, *rest])
     if "--report-only" in argv:
         result, wall_s = load_frames(out)

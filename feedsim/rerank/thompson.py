@@ -71,8 +71,9 @@ class ThompsonStep(Step):
         if not live.any():
             return
         rows, cols = np.nonzero(live)                                          # (L,) each
-        comp = self._beta(state, rows, arms[rows, cols], state.slate.completions, self.rates[0])
-        like = self._beta(state, rows, arms[rows, cols], state.slate.likes, self.rates[1])
+        live_arms = arms[rows, cols]                                           # (L,)
+        comp = self._beta(state, rows, live_arms, state.slate.completions, self.rates[0])
+        like = self._beta(state, rows, live_arms, state.slate.likes, self.rates[1])
         value = np.full((arms.shape[0], self.cfg.draws, arms.shape[1]), -np.inf)  # (B, M, A)
         value[rows, :, cols] = self.cfg.completion_weight * comp + self.cfg.like_weight * like
         winner = value.argmax(axis=2)                                          # (B, M)
