@@ -181,3 +181,42 @@ def test_follow_lookup_broadcasts_users_over_a_page():
     assert full.tolist() == [[(i, c) in truth for c in row] for i, row in
                              enumerate(creators.tolist())]
     assert full[has, 0].all()
+
+
+def test_one_pass_gives_the_page_and_truth_drivers_of_two_passes():
+    """page_and_truth_drivers is compute_drivers with and without in-page repeats, bit for bit."""
+    from feedsim.behavior.affinity import page_and_truth_drivers
+
+    world, beh, cfg = make(0, "world.n_users=400")
+    rng = np.random.default_rng(3)
+    users = rng.choice(world.users.n, 300, replace=False)
+    pages = rng.integers(0, world.videos.n, (300, 6))
+    pages[:, 5] = pages[:, 0]                                  # every page repeats a video
+    beh.respond(users, pages)                                  # some boredom and satiation
+    page, truth = page_and_truth_drivers(world, beh.state, cfg.behavior, users, pages)
+    for ours, within in ((page, True), (truth, False)):
+        ref = compute_drivers(world, beh.state, cfg.behavior, users, pages, within_page=within)
+        for name in ref.__dataclass_fields__:
+            assert np.array_equal(getattr(ours, name), getattr(ref, name)), name
+    assert (page.affinity < truth.affinity).any()              # the repeats did count
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+def test_respond_with_given_drivers_matches_its_own(monkeypatch, shards):
+    """The day loop hands respond the drivers it took for the truth; outcomes and the state
+    they leave are those of respond computing them itself, also when sharded over threads."""
+    import feedsim.behavior.model as model
+
+    monkeypatch.setattr(model, "MIN_SHARD", 64)
+    world, beh, cfg = make(0, "world.n_users=400", f"behavior.threads={shards}")
+    rng = np.random.default_rng(4)
+    users = rng.choice(world.users.n, 300, replace=False)
+    pages = rng.integers(0, world.videos.n, (300, 6))
+    twin = copy.deepcopy(beh)
+    own = beh.respond(users, pages)
+    given = twin.respond(users, pages, twin.page_drivers(users, pages)[0])
+    for name in own.__dataclass_fields__:
+        assert np.array_equal(getattr(own, name), getattr(given, name)), name
+    assert np.array_equal(beh.state.exposure_raw, twin.state.exposure_raw)
+    assert np.array_equal(beh.state.temper, twin.state.temper)
+    assert own.viewed.sum() > 300                              # the pages were watched

@@ -42,3 +42,17 @@ def test_exact_index_on_cuda_matches_cpu():
     _, cpu = ExactIndex("cpu").build(items).search(queries, 100)
     _, gpu = ExactIndex("cuda").build(items).search(queries, 100)
     assert (cpu == gpu).mean() > 0.99
+
+
+def test_few_query_and_batched_search_agree():
+    """A handful of queries is scored catalogue-major, a batch query-major: both return the
+    exact top-k (up to float32 rounding of near-ties), best first."""
+    items, queries = vectors(5000, 32), vectors(40, 32, seed=3)
+    exact = queries.astype(np.float64) @ items.T.astype(np.float64)                 # (40, 5000)
+    best = -np.sort(-exact, axis=1)[:, :300]
+    few = ExactIndex(query_batch=4).build(items).search(queries, 300)              # <= 16
+    many = ExactIndex(query_batch=40).build(items).search(queries, 300)            # > 16
+    for scores, ids in (few, many):
+        np.testing.assert_allclose(np.take_along_axis(exact, ids, 1), best, atol=1e-6)
+        np.testing.assert_allclose(scores, best, atol=1e-6)
+    assert (few[1] == many[1]).mean() > 0.99

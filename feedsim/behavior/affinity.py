@@ -9,7 +9,7 @@ truth start from the same `Drivers`, so the truth is exactly what the sampler dr
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -72,6 +72,25 @@ def compute_drivers(world, state: UserState, cfg: BehaviorConfig, user_ids: np.n
     Every term is float32 and accumulated in place: a page is a few hundred thousand
     impressions, so each temporary costs a full pass over memory.
     """
+    d, exposure = _drivers_before_exposure(world, state, cfg, user_ids, video_ids)
+    return _subtract_exposure(d, exposure, cfg, within_page)
+
+
+def page_and_truth_drivers(world, state: UserState, cfg: BehaviorConfig, user_ids: np.ndarray,
+                           video_ids: np.ndarray) -> tuple[Drivers, Drivers]:
+    """compute_drivers with and without in-page repeats, from one pass over the page: the
+    sampler's drivers and the ground truth's, equal to the two calls (they share all but
+    `affinity`)."""
+    d, exposure = _drivers_before_exposure(world, state, cfg, user_ids, video_ids)
+    truth = _subtract_exposure(replace(d, affinity=d.affinity.copy()), exposure.copy(), cfg,
+                               within_page=False)
+    return _subtract_exposure(d, exposure, cfg, within_page=True), truth
+
+
+def _drivers_before_exposure(world, state: UserState, cfg: BehaviorConfig,
+                             user_ids: np.ndarray, video_ids: np.ndarray):
+    """The drivers with boredom and satiation not yet subtracted from `affinity`, and the
+    users' exposure at the page's cells (B, 2K): topics, then creator buckets."""
     users, videos, trends = world.users, world.videos, world.trends
     video_ids = np.asarray(video_ids, dtype=np.intp)
     topics = videos.topic
@@ -94,17 +113,26 @@ def compute_drivers(world, state: UserState, cfg: BehaviorConfig, user_ids: np.n
     trend *= np.take(users.trend_appetite, user_ids)[:, None]
     affinity += np.float32(cfg.affinity_trend) * trend
     cells = state.page_cells(user_ids, main, creator)                            # (B, 2K)
-    exposure = state.exposure_of(user_ids, cells)
-    bored, sated = exposure[:, :main.shape[1]], exposure[:, main.shape[1]:]     # (B, K) each
+    worth = np.take(users.quality_sens, user_ids)[:, None] * sat
+    worth *= cfg.quality_weight
+    d = Drivers(affinity=affinity, hook=np.take(videos.hook, video_ids), satisfaction=sat,
+                worth=worth, duration_s=np.take(videos.duration_s, video_ids), trend=trend,
+                followed=followed, topic=main, creator=creator, cells=cells)
+    return d, state.exposure_of(user_ids, cells)
+
+
+def _subtract_exposure(d: Drivers, exposure: np.ndarray, cfg: BehaviorConfig,
+                       within_page: bool) -> Drivers:
+    """Boredom and satiation off `d.affinity`, in place (so is `exposure` (B, 2K) used up);
+    `within_page` adds the page's own repeats of a topic or creator."""
+    k = d.topic.shape[1]
+    bored, sated = exposure[:, :k], exposure[:, k:]                              # (B, K) each
     if within_page:
-        bored += page_repeats(main)
-        sated += page_repeats(creator)
+        bored += page_repeats(d.topic)
+        sated += page_repeats(d.creator)
+    affinity = d.affinity                       # in place: the frozen field keeps the array
     bored *= cfg.boredom_weight
     affinity -= bored
     sated *= cfg.creator_satiation
     affinity -= sated
-    worth = np.take(users.quality_sens, user_ids)[:, None] * sat
-    worth *= cfg.quality_weight
-    return Drivers(affinity=affinity, hook=np.take(videos.hook, video_ids), satisfaction=sat,
-                   worth=worth, duration_s=np.take(videos.duration_s, video_ids), trend=trend,
-                   followed=followed, topic=main, creator=creator, cells=cells)
+    return d

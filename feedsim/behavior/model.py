@@ -16,11 +16,11 @@ from dataclasses import fields
 
 import numpy as np
 
-from feedsim.behavior.affinity import compute_drivers
+from feedsim.behavior.affinity import Drivers, compute_drivers, page_and_truth_drivers
 from feedsim.behavior.response import Outcomes, respond
 from feedsim.behavior.session import draw_active, draw_sessions, drift_interests, update_return
 from feedsim.behavior.state import UserState
-from feedsim.behavior.truth import Expected, expected
+from feedsim.behavior.truth import Expected, expected, expected_from_drivers
 from feedsim.config.schema import BehaviorConfig
 
 
@@ -33,6 +33,11 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     if threads not in _POOLS:
         _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="feedsim-behavior")
     return _POOLS[threads]
+
+
+def _rows(d: Drivers | None, rows: slice) -> Drivers | None:
+    """The drivers of a shard's rows (views, no copy)."""
+    return None if d is None else Drivers(*(getattr(d, f.name)[rows] for f in fields(Drivers)))
 
 
 class Behavior:
@@ -50,24 +55,37 @@ class Behavior:
     def start_sessions(self, user_ids: np.ndarray) -> None:
         self.state.start_session(user_ids)
 
-    def respond(self, user_ids: np.ndarray, video_ids: np.ndarray) -> Outcomes:
-        """Users (B,) watch their pages (B, K); state and follows update. Returns outcomes."""
-        return self._sharded(user_ids, video_ids, update=True)
+    def page_drivers(self, user_ids: np.ndarray, video_ids: np.ndarray,
+                     with_truth: bool = True) -> tuple[Drivers, Drivers | None]:
+        """The drivers of pages (B, K) in the users' current state, for `respond` and for
+        `truth` (without in-page repeats), from one pass: (page drivers, truth drivers or
+        None without `with_truth`)."""
+        if not with_truth:
+            return compute_drivers(self.world, self.state, self.cfg, user_ids, video_ids), None
+        return page_and_truth_drivers(self.world, self.state, self.cfg, user_ids, video_ids)
+
+    def respond(self, user_ids: np.ndarray, video_ids: np.ndarray,
+                drivers: Drivers | None = None) -> Outcomes:
+        """Users (B,) watch their pages (B, K); state and follows update. Returns outcomes.
+        `drivers`: the pages' drivers from `page_drivers`, taken in this state, when known."""
+        return self._sharded(user_ids, video_ids, update=True, drivers=drivers)
 
     def sample(self, user_ids: np.ndarray, video_ids: np.ndarray,
                rng: np.random.Generator) -> Outcomes:
         """What users (B,) would do with pages (B, K), drawn from `rng`; no state changes."""
         return self._sharded(user_ids, video_ids, update=False, rng=rng)
 
-    def _sharded(self, user_ids, video_ids, update: bool, rng=None) -> Outcomes:
+    def _sharded(self, user_ids, video_ids, update: bool, rng=None,
+                 drivers: Drivers | None = None) -> Outcomes:
         rng = self.rng if rng is None else rng
         shards = self._shards(user_ids.shape[0])
         if len(shards) == 1:
-            return self._respond(rng, user_ids, video_ids, update)
+            return self._respond(rng, user_ids, video_ids, update, drivers)
         seeds = rng.integers(0, 2**63 - 1, size=len(shards))
         parts = list(_pool(len(shards)).map(
             lambda job: self._respond(np.random.default_rng(job[0]), user_ids[job[1]],
-                                      video_ids[job[1]], update), zip(seeds, shards)))
+                                      video_ids[job[1]], update, _rows(drivers, job[1])),
+            zip(seeds, shards)))
         return Outcomes(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
                            for f in fields(Outcomes)})
 
@@ -77,8 +95,10 @@ class Behavior:
         return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
     def _respond(self, rng: np.random.Generator, user_ids: np.ndarray,
-                 video_ids: np.ndarray, update: bool = True) -> Outcomes:
-        d = compute_drivers(self.world, self.state, self.cfg, user_ids, video_ids)
+                 video_ids: np.ndarray, update: bool = True,
+                 d: Drivers | None = None) -> Outcomes:
+        if d is None:
+            d = compute_drivers(self.world, self.state, self.cfg, user_ids, video_ids)
         s = self.state
         out = respond(rng, d, self.world.users, user_ids, s.temper[user_ids],
                       s.session_videos[user_ids], self.cfg)
@@ -93,9 +113,13 @@ class Behavior:
         self.world.follows.add(rows[out.follow], d.creator[out.follow])
         return out
 
-    def truth(self, user_ids: np.ndarray, video_ids: np.ndarray) -> Expected:
-        """Ground truth for candidates (B, K) in the users' current state."""
-        return expected(self.world, self.state, self.cfg, user_ids, video_ids)
+    def truth(self, user_ids: np.ndarray, video_ids: np.ndarray,
+              drivers: Drivers | None = None) -> Expected:
+        """Ground truth for candidates (B, K) in the users' current state; `drivers`: their
+        truth drivers from `page_drivers`, taken in this state, when known."""
+        if drivers is None:
+            return expected(self.world, self.state, self.cfg, user_ids, video_ids)
+        return expected_from_drivers(drivers, self.world.users, user_ids, self.cfg)
 
     def end_day(self, active: np.ndarray, user_ids: np.ndarray, video_ids: np.ndarray,
                 watch_ratio: np.ndarray) -> None:

@@ -54,8 +54,9 @@ class DayLoop:
         self.clock = StageClock()                   # seconds per stage of the last day
         self.steps: list[tuple[int, float]] = []     # (requests, seconds) per step, last day
 
-    def _regret(self, requests: Requests, page: Page, stats: np.ndarray) -> None:
-        """Oracle page value minus served page value, on a sample of this step's requests."""
+    def _regret(self, requests: Requests, value: np.ndarray, stats: np.ndarray) -> None:
+        """Oracle page value minus served page value (`value`: (B, K) true value of each
+        served slot), on a sample of this step's requests."""
         if self.regret_oracle is None or not self.track_truth:
             return
         pick = np.flatnonzero(self.regret_rng.random(requests.user_ids.shape[0])
@@ -65,9 +66,8 @@ class DayLoop:
         sub = Requests(requests.user_ids[pick], requests.request_ids[pick], requests.hour[pick],
                        requests.session_index[pick], requests.day)
         best = self.regret_oracle.serve(sub).video_ids
-        truth = self.behavior.truth
-        oracle = truth(sub.user_ids, best).value.sum(1)                       # (S,)
-        gap = oracle - truth(sub.user_ids, page.video_ids[pick]).value.sum(1)
+        oracle = self.behavior.truth(sub.user_ids, best).value.sum(1)         # (S,)
+        gap = oracle - value[pick].sum(1)
         arm = self.arm_of_user[sub.user_ids]
         np.add.at(stats[:, 5], arm, gap)
         np.add.at(stats[:, 6], arm, 1.0)
@@ -121,11 +121,12 @@ class DayLoop:
             extras={name: col[viewed] for name, col in page.extras.items()},
         )
 
-    def _true_value(self, users: np.ndarray, page: Page) -> np.ndarray:
-        """Ground-truth value of each served slot (B, K); zeros when truth is not tracked."""
+    def _true_value(self, users: np.ndarray, page: Page, drivers) -> np.ndarray:
+        """Ground-truth value of each served slot (B, K); zeros when truth is not tracked.
+        `drivers`: the page's truth drivers (Behavior.page_drivers)."""
         if not self.track_truth:
             return np.zeros(page.video_ids.shape)
-        return self.behavior.truth(users, page.video_ids).value
+        return self.behavior.truth(users, page.video_ids, drivers).value
 
     def _page_stats(self, users: np.ndarray, page: Page, out, value: np.ndarray,
                     stats: np.ndarray) -> None:
@@ -156,11 +157,14 @@ class DayLoop:
             self.next_request_id += users.size
             with self.clock("serve"):
                 page = self.serve(requests)
+            with self.clock("respond"):                # before the response moves user state
+                drivers, truth_drivers = self.behavior.page_drivers(users, page.video_ids,
+                                                                   self.track_truth)
             with self.clock("truth"):                  # sandbox measurement, not the platform
-                value = self._true_value(users, page)  # before the response moves user state
-                self._regret(requests, page, stats)
+                value = self._true_value(users, page, truth_drivers)
+                self._regret(requests, value, stats)
             with self.clock("respond"):
-                out = self.behavior.respond(users, page.video_ids)
+                out = self.behavior.respond(users, page.video_ids, drivers)
             with self.clock("log"):
                 self._page_stats(users, page, out, value, stats)
                 batch = self._batch(day, requests, page, out)

@@ -28,6 +28,12 @@ class Index(ABC):
         """The k best rows per query: (scores (B, k) float32, ids (B, k) int64, -1 if fewer)."""
 
 
+# Up to this many queries, CPU search scores as (N, b) and takes the top-k down the columns:
+# a matrix-vector product streams the catalogue once, where (b, N) runs about 1.5x slower at
+# 2 to 5 queries (40 k x 64, 2 cores). The day's refills are mostly one to five users.
+FEW_QUERIES = 16
+
+
 class ExactIndex(Index):
     """Exact top-k by one matmul per query chunk."""
 
@@ -48,8 +54,12 @@ class ExactIndex(Index):
         out_s, out_i = [], []
         for start in range(0, queries.shape[0], self.query_batch):     # a loop over chunks
             q = queries[start:start + self.query_batch].to(self.device, torch.float32)
-            scores = q @ self.vectors.T                                 # (b, N)
-            top = torch.topk(scores, k_eff, dim=1)                      # (b, k)
+            if q.shape[0] <= FEW_QUERIES and self.vectors.device.type == "cpu":
+                top = torch.topk(self.vectors @ q.T, k_eff, dim=0)      # (N, b) -> (k, b)
+                out_s.append(top.values.T)
+                out_i.append(top.indices.T)
+                continue
+            top = torch.topk(q @ self.vectors.T, k_eff, dim=1)          # (b, N) -> (b, k)
             out_s.append(top.values)
             out_i.append(top.indices)
         return torch.cat(out_s), torch.cat(out_i)

@@ -194,7 +194,8 @@ class TwoTowerSource(Source):
     @torch.no_grad()
     def video_vectors(self, ids: np.ndarray) -> torch.Tensor:
         """Embeddings of videos `ids` (any, including uploads after the fit). (N, D)"""
-        self.model.eval()
+        if self.model.training:          # eval() walks every submodule: once per fit
+            self.model.eval()
         out = []
         for start in range(0, ids.size, self.cfg.encode_batch):       # a loop over chunks
             chunk = ids[start:start + self.cfg.encode_batch]
@@ -205,7 +206,8 @@ class TwoTowerSource(Source):
 
     @torch.no_grad()
     def user_vectors(self, user_ids: np.ndarray) -> torch.Tensor:
-        self.model.eval()
+        if self.model.training:          # eval() walks every submodule: once per fit
+            self.model.eval()
         u = torch.as_tensor(user_ids, device=self.device)
         return self.model.user(u, self.users[u], self.hist[u])                  # (B, D)
 
