@@ -89,3 +89,15 @@ def test_follow_made_on_a_day_is_not_a_feature_that_day(tiny_logged_sim):
     asof = follows_asof(log, now, creator, ctx.view.n_creators)
     assert log.follow.any()
     assert not asof[log.follow].any()                      # the followed row never sees it
+
+
+def test_sparse_sums_hand_example():
+    """Sums by key; absent, negative and empty-table keys read as zeros, in any shape."""
+    from feedsim.ranking.history import SparseSums
+
+    sums = SparseSums(np.array([5, 9, 5, -1]), np.array([[1.0, 2.0], [3.0, 4.0], [10.0, 20.0],
+                                                         [7.0, 7.0]]))
+    got = sums.lookup(np.array([[5, 6], [-1, 9]]))
+    assert got.tolist() == [[[11.0, 22.0], [0.0, 0.0]], [[0.0, 0.0], [3.0, 4.0]]]
+    empty = SparseSums(np.empty(0, np.int64), np.zeros((0, 3)))
+    assert empty.lookup(np.array([0, 4])).tolist() == [[0.0] * 3] * 2

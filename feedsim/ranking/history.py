@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from feedsim.logs.schema import ImpressionBatch
 from feedsim.metrics.online import SKIP_S
@@ -71,23 +72,22 @@ def asof_user_stats(log: ImpressionBatch, view) -> UserStats:
 
 
 class SparseSums:
-    """Sums of (K, S) values by sorted int64 key; absent keys read as zeros."""
+    """Sums of (K, S) values by int64 key; absent keys read as zeros.
+
+    Lookups go through a hash index (pandas' `Index.get_indexer`): serving asks for about a
+    million keys a day among as many, where a binary search costs 4x more."""
 
     def __init__(self, keys: np.ndarray, values: np.ndarray):
         keep = keys >= 0
         self.keys, inv = np.unique(keys[keep], return_inverse=True)
-        self.values = np.zeros((self.keys.size, values.shape[1]))
+        self.values = np.zeros((self.keys.size + 1, values.shape[1]))       # last row: absent
         np.add.at(self.values, inv, values[keep])
+        self.index = pd.Index(self.keys)
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """Values of each key; any key shape (...) -> (..., S)."""
-        out = np.zeros(keys.shape + (self.values.shape[1],))
-        if self.keys.size == 0:
-            return out
-        pos = np.searchsorted(self.keys, keys).clip(0, self.keys.size - 1)
-        hit = (self.keys[pos] == keys) & (keys >= 0)
-        out[hit] = self.values[pos[hit]]
-        return out
+        pos = self.index.get_indexer(keys.reshape(-1)).reshape(keys.shape)   # -1: absent
+        return self.values[pos]
 
 
 class UserHistory:
