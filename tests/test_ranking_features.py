@@ -101,3 +101,26 @@ def test_sparse_sums_hand_example():
     assert got.tolist() == [[[11.0, 22.0], [0.0, 0.0]], [[0.0, 0.0], [3.0, 4.0]]]
     empty = SparseSums(np.empty(0, np.int64), np.zeros((0, 3)))
     assert empty.lookup(np.array([0, 4])).tolist() == [[0.0] * 3] * 2
+
+
+def test_per_request_encoding_equals_row_by_row(tiny_logged_sim):
+    """Serving builds the request-level columns once per request and repeats them: the
+    arrays are those of encoding every candidate row on its own, bit for bit."""
+    from feedsim.ranking.features import REQUEST_DENSE, REQUEST_FIELDS, serving_rows
+
+    ctx = tiny_logged_sim.ctx
+    log = ctx.training_log(7)
+    enc = FeatureEncoder(ctx.view)
+    enc.dense(training_rows(log, ctx.view, ctx.counters.daily_decay))         # fit the scaling
+    rng = np.random.default_rng(0)
+    users = rng.choice(ctx.view.n_users, 40, replace=False)
+    cands = rng.integers(-1, ctx.view.videos.n, (40, 24))                     # -1 pads too
+    rows = serving_rows(ctx.view, ctx.counters.recent, UserHistory(ctx.view, log), users, cands,
+                        rng.integers(0, 24, 40), rng.integers(0, 90, 40), 3)
+    cat1, dense1 = enc.encode(rows)
+    cat24, dense24 = enc.encode(rows, per_request=24)
+    assert np.array_equal(cat1, cat24)
+    assert np.array_equal(dense1, dense24, equal_nan=True)
+    per_request = dense1[:, :REQUEST_DENSE].reshape(40, 24, -1)
+    assert (per_request == per_request[:, :1]).all()                          # truly per request
+    assert len(np.unique(cat1[:, :REQUEST_FIELDS], axis=0)) == 40

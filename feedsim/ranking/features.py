@@ -26,6 +26,7 @@ from feedsim.ranking.history import UserHistory, UserStats, asof_user_stats
 FIELDS = ("user", "market", "user_language", "device", "hour", "depth",
           "video", "creator", "sound", "tag0", "tag1", "video_language", "duration", "age")
 REQUEST_FIELDS = 6          # the first six of FIELDS
+REQUEST_FIELD_NAMES, CANDIDATE_FIELD_NAMES = FIELDS[:REQUEST_FIELDS], FIELDS[REQUEST_FIELDS:]
 REQUEST_DENSE = 9           # the first nine dense columns: the user's aggregates, account age
 N_BUCKETS = {"hour": 24, "duration": 12, "age": 8, "depth": 8}
 SMOOTH = 5.0
@@ -105,49 +106,86 @@ class FeatureEncoder:
 
     def categorical(self, r: RowInputs) -> np.ndarray:
         """(N, F) int64 indices into the shared table."""
+        request = self._categorical(r, self._request_columns(r), REQUEST_FIELD_NAMES)
+        candidate = self._categorical(r, self._candidate_columns(r), CANDIDATE_FIELD_NAMES)
+        return np.concatenate([request, candidate], axis=1)
+
+    def _request_columns(self, r: RowInputs) -> dict[str, np.ndarray]:
+        view = self.view
+        return {"user": r.user if self.id_embeddings else np.zeros_like(r.user),
+                "market": view.user_market[r.user], "user_language": view.user_language[r.user],
+                "device": view.user_device[r.user], "hour": r.hour,
+                "depth": _bucket(r.session_index, np.array([1, 3, 6, 12, 25, 50, 100]))}
+
+    def _candidate_columns(self, r: RowInputs) -> dict[str, np.ndarray]:
         v, view = r.video, self.view
         n_vid = self.sizes["video"] - 1
         tags = view.videos.tags[v].astype(np.int64)
-        cols = {
-            "user": r.user if self.id_embeddings else np.zeros_like(r.user),
+        return {
             "video": np.where(v < n_vid, v, n_vid) if self.id_embeddings else np.zeros_like(v),
             "creator": view.videos.creator[v], "sound": view.videos.sound[v],
             "tag0": np.where(tags[:, 0] >= 0, tags[:, 0], view.n_tags),
             "tag1": np.where(tags[:, 1] >= 0, tags[:, 1], view.n_tags),
-            "video_language": view.videos.language[v], "market": view.user_market[r.user],
-            "user_language": view.user_language[r.user], "device": view.user_device[r.user],
-            "hour": r.hour,
+            "video_language": view.videos.language[v],
             "duration": _bucket(view.videos.duration_s[v], np.geomspace(3, 200, 11)),
             "age": r.day - view.videos.upload_day[v],
-            "depth": _bucket(r.session_index, np.array([1, 3, 6, 12, 25, 50, 100])),
         }
-        cat = np.stack([np.clip(np.asarray(cols[f], np.int64), 0, self.sizes[f] - 1)
-                        for f in FIELDS], axis=1)
-        return cat + self.offsets                                        # (N, F)
 
-    def dense(self, r: RowInputs) -> np.ndarray:
-        """(N, 32) float32, standardised with the statistics of the fitted rows; the
-        REQUEST_DENSE request-level columns first."""
+    def _categorical(self, r: RowInputs, cols: dict[str, np.ndarray],
+                     fields: tuple[str, ...]) -> np.ndarray:
+        cat = np.stack([np.clip(np.asarray(cols[f], np.int64), 0, self.sizes[f] - 1)
+                        for f in fields], axis=1)
+        return cat + self.offsets[[FIELDS.index(f) for f in fields]]    # (N, len(fields))
+
+    def _user_dense(self, r: RowInputs) -> np.ndarray:
+        """The REQUEST_DENSE request-level columns: the user's aggregates, account age. (N, 9)"""
+        u = r.stats.user
+        return np.concatenate([np.log1p(u[:, :1]), u[:, 1:] / (u[:, :1] + SMOOTH),
+                               np.log1p(self.view.user_account_age_days[r.user]
+                                        .astype(np.float64))[:, None]], axis=1)
+
+    def _candidate_dense(self, r: RowInputs) -> np.ndarray:
+        """The other 23 dense columns: the video's rates, the crosses, the context. (N, 23)"""
         view, v = self.view, r.video
         vc = r.video_counts
         imps = vc[:, :1]
         dur = view.videos.duration_s[v].astype(np.float64)
         video = np.concatenate([np.log1p(imps), vc[:, [1, 2, 4, 5, 6, 7, 8]] / (imps + SMOOTH),
                                 vc[:, 3:4] / dur[:, None] / (imps + SMOOTH)], axis=1)   # (N, 9)
-        u = r.stats.user
-        user = np.concatenate([np.log1p(u[:, :1]), u[:, 1:] / (u[:, :1] + SMOOTH),
-                               np.log1p(view.user_account_age_days[r.user].astype(np.float64))
-                               [:, None]], axis=1)                                    # 9
         crosses = [np.concatenate([np.log1p(x[:, :1]), x[:, 1:] / (x[:, :1] + 1.0)], axis=1)
                    for x in (r.stats.creator, r.stats.sound, r.stats.tags)]             # 3 x 3
         context = np.stack([
             np.log1p(view.creator_followers[view.videos.creator[v]]),
             np.log(dur), np.minimum(r.day - view.videos.upload_day[v], 30) / 10.0,
             view.user_language[r.user] == view.videos.language[v], r.follows], axis=1)  # 5
-        x = np.concatenate([user, video, *crosses, context], axis=1).astype(np.float32)
+        return np.concatenate([video, *crosses, context], axis=1)
+
+    def dense(self, r: RowInputs) -> np.ndarray:
+        """(N, 32) float32, standardised with the statistics of the fitted rows; the
+        REQUEST_DENSE request-level columns first."""
+        x = np.concatenate([self._user_dense(r), self._candidate_dense(r)],
+                           axis=1).astype(np.float32)
         if self.mean is None:
             self.mean, self.std = np.nanmean(x, 0), np.maximum(np.nanstd(x, 0), 0.05)
-        return np.clip((x - self.mean) / self.std, -CLIP, CLIP)   # NaN stays NaN: caught later
+        return self._standardise(x, slice(None))
 
-    def encode(self, r: RowInputs) -> tuple[np.ndarray, np.ndarray]:
-        return self.categorical(r), self.dense(r)
+    def _standardise(self, x: np.ndarray, cols: slice) -> np.ndarray:
+        return np.clip((x - self.mean[cols]) / self.std[cols], -CLIP, CLIP)  # NaN stays NaN
+
+    def encode(self, r: RowInputs, per_request: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(categorical (N, F), dense (N, 32)). `per_request` = C > 1: the rows are blocks of
+        C candidates of one request (serving), so the request-level columns are built once
+        per request and repeated: the same arrays, C times cheaper for those columns."""
+        if per_request <= 1 or self.mean is None:
+            return self.categorical(r), self.dense(r)
+        first = r.take(slice(None, None, per_request))                   # one row per request
+        cat = np.concatenate([
+            np.repeat(self._categorical(first, self._request_columns(first), REQUEST_FIELD_NAMES),
+                      per_request, axis=0),
+            self._categorical(r, self._candidate_columns(r), CANDIDATE_FIELD_NAMES)], axis=1)
+        request = self._standardise(self._user_dense(first).astype(np.float32),
+                                    slice(None, REQUEST_DENSE))
+        candidate = self._standardise(self._candidate_dense(r).astype(np.float32),
+                                      slice(REQUEST_DENSE, None))
+        dense = np.concatenate([np.repeat(request, per_request, axis=0), candidate], axis=1)
+        return cat, dense

@@ -85,8 +85,9 @@ class Ranker:
     def fitted(self) -> bool:
         return self.model is not None
 
-    def _tensors(self, rows: RowInputs, targets: np.ndarray, position: np.ndarray) -> Tensors:
-        cat, dense = self.encoder.encode(rows)
+    def _tensors(self, rows: RowInputs, targets: np.ndarray, position: np.ndarray,
+                 per_request: int = 1) -> Tensors:
+        cat, dense = self.encoder.encode(rows, per_request)
         dev = self.device
         return Tensors(torch.from_numpy(cat).to(dev), torch.from_numpy(dense).to(dev),
                        torch.from_numpy(position.astype(np.int64)).to(dev),
@@ -164,11 +165,14 @@ class Ranker:
                 out[t].append(p.float().cpu().numpy())
         return {t: np.concatenate(v) for t, v in out.items()}
 
-    def predict(self, rows: RowInputs, per_request: int = 1) -> dict[str, np.ndarray]:
-        """Serving-mode predictions for encoded-ready rows, task -> (N,)."""
+    def predict(self, rows: RowInputs, per_request: int = 1,
+                split: bool = True) -> dict[str, np.ndarray]:
+        """Serving-mode predictions for encoded-ready rows, task -> (N,). `per_request` = C:
+        the rows are blocks of C candidates of one request, whose request-level features are
+        built once; `split`: the model also computes their part once (models/base.py)."""
         n = rows.user.shape[0]
-        return self._predict_tensors(self._tensors(rows, np.zeros((n, 1), np.float32),
-                                                   np.zeros(n)), per_request)
+        data = self._tensors(rows, np.zeros((n, 1), np.float32), np.zeros(n), per_request)
+        return self._predict_tensors(data, per_request if split else 1)
 
     def offline_metrics(self, log: ImpressionBatch, idx: np.ndarray,
                         data: Tensors) -> dict[str, float]:
@@ -210,8 +214,7 @@ class Ranker:
         rows = serving_rows(self.view, self._serving_counts(video_counts, day), self.history,
                             user_ids, candidates, hour, session_index, day)     # B*C rows
         with torch_threads(self.cfg.train.threads):
-            per_request = c if torch.device(self.device).type == "cpu" else 1   # flops-bound
-            preds = {t: p.reshape(b, c)
-                     for t, p in self.predict(rows, per_request=per_request).items()}
+            split = torch.device(self.device).type == "cpu"                     # flops-bound
+            preds = {t: p.reshape(b, c) for t, p in self.predict(rows, c, split).items()}
         score, terms = self.fusion(preds)
         return RankScores(preds, score, terms)
