@@ -124,3 +124,18 @@ def test_per_request_encoding_equals_row_by_row(tiny_logged_sim):
     per_request = dense1[:, :REQUEST_DENSE].reshape(40, 24, -1)
     assert (per_request == per_request[:, :1]).all()                          # truly per request
     assert len(np.unique(cat1[:, :REQUEST_FIELDS], axis=0)) == 40
+
+
+def test_sparse_sums_survive_pickling_and_old_checkpoints():
+    """The hash index is rebuilt on loading, also for a checkpoint written before it existed
+    (no index, no trailing absent row)."""
+    import pickle
+
+    from feedsim.ranking.history import SparseSums
+
+    sums = SparseSums(np.array([5, 9]), np.array([[1.0], [3.0]]))
+    again = pickle.loads(pickle.dumps(sums))
+    assert again.lookup(np.array([9, 4])).tolist() == [[3.0], [0.0]]
+    old = SparseSums.__new__(SparseSums)
+    old.__setstate__({"keys": np.array([5, 9]), "values": np.array([[1.0], [3.0]])})
+    assert old.lookup(np.array([4, 5])).tolist() == [[0.0], [1.0]]

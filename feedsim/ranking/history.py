@@ -84,6 +84,17 @@ class SparseSums:
         np.add.at(self.values, inv, values[keep])
         self.index = pd.Index(self.keys)
 
+    def __getstate__(self) -> dict:
+        """Checkpoints keep the keys and sums; the hash index is rebuilt on loading."""
+        return {"keys": self.keys, "values": self.values}
+
+    def __setstate__(self, state: dict) -> None:
+        self.keys, self.values = state["keys"], state["values"]
+        if self.values.shape[0] == self.keys.size:          # a checkpoint from before the
+            self.values = np.concatenate([self.values,     # absent row: add it
+                                          np.zeros((1, self.values.shape[1]))])
+        self.index = pd.Index(self.keys)
+
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """Values of each key; any key shape (...) -> (..., S)."""
         pos = self.index.get_indexer(keys.reshape(-1)).reshape(keys.shape)   # -1: absent
