@@ -63,27 +63,40 @@ def reference_response(rng, video_rows, user_rows, user_ids, pages):
 
 
 def behaviour_figures(n_users: int, repeats: int) -> list[dict]:
+    """The response model and the behaviour step under the default (fused) kernel, the step
+    under the numpy steps (behavior.kernel=numpy), and the bare-numpy reference, all timed in
+    this process on the same pages."""
     n_videos = max(100_000, n_users)
-    cfg = load_config(["world=default", f"world.n_users={n_users}", f"world.n_videos={n_videos}",
-                       f"world.n_creators={max(n_users // 10, 1000)}"])
+    world_args = ["world=default", f"world.n_users={n_users}", f"world.n_videos={n_videos}",
+                  f"world.n_creators={max(n_users // 10, 1000)}"]
+    cfg = load_config(world_args)
     world = World.generate(cfg.world, Streams(0).numpy("world"))
     behavior = Behavior(world, cfg.behavior, Streams(0).numpy("behavior"))
+    steps = Behavior(world, load_config(world_args + ["behavior.kernel=numpy"]).behavior,
+                     Streams(0).numpy("behavior"))
     rng = np.random.default_rng(0)
     users = np.arange(n_users)
     pages = rng.integers(0, world.videos.n, (n_users, PAGE))
     video_rows = rng.random((world.videos.n, 16), dtype=np.float32)
     user_rows = rng.random((n_users, 16), dtype=np.float32)
     work = n_users * PAGE
+    behavior.sample(users[:PAGE], pages[:PAGE], rng)          # compile (or load) the kernels
     model = timed(lambda: behavior.sample(users, pages, rng), repeats)
     ours = timed(lambda: behavior.respond(users, pages), repeats)
+    numpy_steps = timed(lambda: steps.respond(users, pages), repeats)
     ref = timed(lambda: reference_response(rng, video_rows, user_rows, users, pages), repeats)
     ratio = float(np.median(ref) / np.median(ours))
-    device = cpu_device()
+    device, threads = cpu_device(), cfg.behavior.threads
     return [figure(f"response model impressions/s @ {n_users:,} users", work, model,
-                   "impressions/s", device, threads=cfg.behavior.threads,
+                   "impressions/s", device, threads=threads, kernel=cfg.behavior.kernel,
                    ratio_to_reference=float(np.median(ref) / np.median(model))),
             figure(f"behaviour step (with state) impressions/s @ {n_users:,} users", work, ours,
-                   "impressions/s", device, ratio_to_reference=ratio, threads=cfg.behavior.threads),
+                   "impressions/s", device, ratio_to_reference=ratio, threads=threads,
+                   kernel=cfg.behavior.kernel),
+            figure(f"behaviour step, numpy steps @ {n_users:,} users", work, numpy_steps,
+                   "impressions/s", device, threads=threads, kernel="numpy",
+                   ratio_to_reference=float(np.median(ref) / np.median(numpy_steps)),
+                   fused_speedup=float(np.median(numpy_steps) / np.median(ours))),
             figure(f"bare-numpy reference @ {n_users:,} users", work, ref, "impressions/s", device)]
 
 

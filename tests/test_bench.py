@@ -47,3 +47,18 @@ def test_the_fyp_policy_times_its_stages():
     served = sum(stages[f"fyp/{s}"] for s in ("retrieve", "prerank", "rank", "rerank"))
     assert served <= stages["loop/serve"]               # the policy's stages are inside serve
     assert stages["loop/serve"] + stages["fyp/train"] <= sum(sim.phase_seconds.values())
+
+
+def test_behaviour_figures_name_their_kernel_and_compare_it_with_the_numpy_steps():
+    from feedsim.bench import behaviour_figures
+
+    figures = {f["name"].split(" @")[0]: f for f in behaviour_figures(2_000, 2)}
+    assert set(figures) == {"response model impressions/s",
+                            "behaviour step (with state) impressions/s",
+                            "behaviour step, numpy steps", "bare-numpy reference"}
+    step, steps = figures["behaviour step (with state) impressions/s"], \
+        figures["behaviour step, numpy steps"]
+    assert step["kernel"] == "fused" and steps["kernel"] == "numpy"
+    assert steps["fused_speedup"] > 0 and step["ratio_to_reference"] > 0
+    for f in figures.values():
+        assert 0 < f["min"] <= f["median"] <= f["max"] and f["runs"] == 2

@@ -16,7 +16,9 @@ from dataclasses import fields
 
 import numpy as np
 
+from feedsim.behavior import kernel
 from feedsim.behavior.affinity import Drivers, compute_drivers, page_and_truth_drivers
+from feedsim.behavior.fused_drivers import fused_drivers
 from feedsim.behavior.response import Outcomes, respond
 from feedsim.behavior.session import draw_active, draw_sessions, drift_interests, update_return
 from feedsim.behavior.state import UserState
@@ -46,6 +48,7 @@ class Behavior:
         self.cfg = cfg
         self.rng = rng
         self.state = UserState.initial(world.users, world.cfg.n_topics, cfg)
+        self.fused = cfg.kernel == "fused" and kernel.AVAILABLE     # compiled drivers/response
 
     def begin_day(self) -> tuple[np.ndarray, np.ndarray]:
         """Who is active today and how many sessions each has: (active (U,), sessions (U,))."""
@@ -60,6 +63,9 @@ class Behavior:
         """The drivers of pages (B, K) in the users' current state, for `respond` and for
         `truth` (without in-page repeats), from one pass: (page drivers, truth drivers or
         None without `with_truth`)."""
+        if self.fused:
+            return fused_drivers(self.world, self.state, self.cfg, user_ids, video_ids,
+                                 with_truth)
         if not with_truth:
             return compute_drivers(self.world, self.state, self.cfg, user_ids, video_ids), None
         return page_and_truth_drivers(self.world, self.state, self.cfg, user_ids, video_ids)
@@ -98,17 +104,18 @@ class Behavior:
                  video_ids: np.ndarray, update: bool = True,
                  d: Drivers | None = None) -> Outcomes:
         if d is None:
-            d = compute_drivers(self.world, self.state, self.cfg, user_ids, video_ids)
+            d = self.page_drivers(user_ids, video_ids, with_truth=False)[0]
         s = self.state
         out = respond(rng, d, self.world.users, user_ids, s.temper[user_ids],
                       s.session_videos[user_ids], self.cfg)
         if not update:
             return out
+        n_viewed = out.viewed.sum(axis=1)                                    # (B,)
         s.record_views(user_ids, d.topic, d.creator, out.viewed, self.cfg.boredom_decay,
-                       d.cells)
+                       d.cells, n_viewed)
         s.temper[user_ids] = out.temper
         s.day_utility[user_ids] += out.utility.sum(axis=1)
-        s.day_views[user_ids] += out.viewed.sum(axis=1)
+        s.day_views[user_ids] += n_viewed
         rows = np.broadcast_to(user_ids[:, None], video_ids.shape)
         self.world.follows.add(rows[out.follow], d.creator[out.follow])
         return out
@@ -117,8 +124,11 @@ class Behavior:
               drivers: Drivers | None = None) -> Expected:
         """Ground truth for candidates (B, K) in the users' current state; `drivers`: their
         truth drivers from `page_drivers`, taken in this state, when known."""
-        if drivers is None:
+        if drivers is None and not self.fused:
             return expected(self.world, self.state, self.cfg, user_ids, video_ids)
+        if drivers is None:                     # candidates, not a page: no in-page repeats
+            drivers = fused_drivers(self.world, self.state, self.cfg, user_ids, video_ids,
+                                    with_truth=False, within_page=False)[0]
         return expected_from_drivers(drivers, self.world.users, user_ids, self.cfg)
 
     def end_day(self, active: np.ndarray, user_ids: np.ndarray, video_ids: np.ndarray,

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from feedsim.behavior import kernel
 from feedsim.behavior.affinity import Drivers
+from feedsim.behavior.kernel import kernel_params
 from feedsim.config.schema import BehaviorConfig
 
 TEMPER_DECAY = 0.85            # the temper is an exponential moving average of utility
@@ -161,13 +163,42 @@ def respond(rng: np.random.Generator, d: Drivers, users, user_ids: np.ndarray,
             temper0: np.ndarray, watched0: np.ndarray, cfg: BehaviorConfig) -> Outcomes:
     """Sample outcomes for a batch of pages. temper0/watched0: (B,) session state so far.
 
-    All uniforms of a page come from one draw (a block of (3 + actions, B, K)), and every
-    Bernoulli is decided in place; the model is the one `truth` integrates.
+    All uniforms of a page come from one draw (a block of (3 + actions, B, K)) and one block
+    of normals; `behavior.kernel` picks how they become outcomes: the fused kernel
+    (feedsim/behavior/kernel.py, one compiled pass) or the numpy steps below. Both compute the
+    model that `truth` integrates.
     """
     shape = d.affinity.shape
     u = rng.random((3 + len(ACTIONS),) + shape, dtype=np.float32)            # (8, B, K)
-    ratio = _watch_ratio(u[U_HOOK], u[U_SKIP], rng.standard_normal(shape, dtype=np.float32),
-                         d, cfg)                                             # (B, K)
+    z = rng.standard_normal(shape, dtype=np.float32)                         # (B, K)
+    if cfg.kernel == "fused" and kernel.AVAILABLE:
+        return _respond_fused(u, z, d, users, user_ids, temper0, watched0, cfg)
+    return _respond_steps(u, z, d, users, user_ids, temper0, watched0, cfg)
+
+
+def _respond_fused(u, z, d: Drivers, users, user_ids, temper0, watched0,
+                   cfg: BehaviorConfig) -> Outcomes:
+    """respond() through the fused kernel: one pass over the page."""
+    shape = d.affinity.shape
+    props = np.stack([np.take(getattr(users, f"{name}_prop"), user_ids) for name in ACTIONS])
+    watch_s, utility = np.empty(shape, np.float32), np.empty(shape, np.float32)
+    viewed = np.empty(shape, bool)
+    actions = np.empty((len(ACTIONS),) + shape, bool)                        # (5, B, K)
+    left, temper = np.empty(shape[0], bool), np.empty(shape[0], np.float32)
+    log_duration = np.log(d.duration_s / np.float32(9.6))
+    kernel.respond_pages(u, z, d.affinity, d.hook, d.satisfaction, d.worth, d.duration_s,
+                         log_duration, d.trend, d.followed, props, temper0.astype(np.float32, copy=False),
+                         watched0, np.take(users.patience, user_ids), kernel_params(cfg),
+                         watch_s, viewed, actions, utility, left, temper)
+    return Outcomes(watch_s=watch_s, viewed=viewed, utility=utility, left=left, temper=temper,
+                    **dict(zip(ACTIONS, actions)))
+
+
+def _respond_steps(u, z, d: Drivers, users, user_ids, temper0, watched0,
+                   cfg: BehaviorConfig) -> Outcomes:
+    """respond() as whole-array numpy steps, every Bernoulli decided in place."""
+    shape = d.affinity.shape
+    ratio = _watch_ratio(u[U_HOOK], u[U_SKIP], z, d, cfg)                    # (B, K)
     log_r = np.log(np.clip(ratio, 0.05, 3.0))
     logits = action_logits(d, user_propensities(users, user_ids), log_r, cfg)
     draws = {name: bernoulli(u[U_ACTION[name]], logits[name])

@@ -91,6 +91,7 @@ class BehaviorConfig:
     drift_rate: float = 0.02
     satisfaction_weight: float = 1.0      # long-term term of the true value
     threads: int = 2                      # shards of users answered in parallel threads
+    kernel: str = "fused"                 # fused: one compiled pass per page; numpy: array steps
 
 
 @dataclass

@@ -82,6 +82,8 @@ def _check_ranges(cfg: Config) -> None:
 
 
 def _check_behavior(cfg: Config) -> None:
+    _check(cfg.behavior.kernel in ("fused", "numpy"), "behavior.kernel", "one of fused|numpy",
+           cfg.behavior.kernel)
     buckets = cfg.behavior.creator_buckets
     _check(buckets & (buckets - 1) == 0, "behavior.creator_buckets", "a power of two", buckets)
 

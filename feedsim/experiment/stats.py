@@ -72,7 +72,8 @@ def delta_effects(yc, xc, yt, xt, paired: bool) -> dict[str, np.ndarray]:
         rel_c, rel_t = -rt / rc ** 2, 1 / rc           # d(rt/rc)/drc, d(rt/rc)/drt
         if paired:
             var_abs = _var_mean(pt - pc)
-            var_rel = _var_mean(rel_t * pt + rel_c * pc)
+            var_rel = _var_mean((pt - rt / rc * pc) / rc)   # rel_t pt + rel_c pc, exactly
+            #                                               0 for identical arms
         else:
             var_abs = _var_mean(pt) + _var_mean(pc)
             var_rel = rel_t ** 2 * _var_mean(pt) + rel_c ** 2 * _var_mean(pc)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from feedsim.jit import njit
 from feedsim.rerank.base import Reason, RerankState, Step, unit_relevance
 from feedsim.rerank.config import DPPConfig
 
@@ -30,64 +31,84 @@ TINY = 1e-12
 MAX_RATIO = 50.0   # above it exp(-ratio) x TINY underflows float32: use logarithms
 
 
-class _Cholesky:
-    """Incremental Cholesky rows c_i (t, B, C) and residuals d_i^2 (B, C) over the picks."""
+def gain_weights(theta: float, relevance: np.ndarray, valid: np.ndarray, dtype):
+    """The pick criterion's per-candidate term, and whether it is a product. (B, C)
 
-    def __init__(self, feats: np.ndarray, jitter: float, capacity: int):
-        b, c, _ = feats.shape
-        self.feats, self.jitter, self.rows = feats, jitter, np.arange(b)
-        self.diag = np.einsum("bcd,bcd->bc", feats, feats) + jitter          # S_ii (B, C)
-        self.c = np.zeros((max(capacity, 1), b, c), dtype=feats.dtype)       # (n, B, C)
-        self.reset()
-
-    def reset(self) -> None:
-        self.t = 0
-        self.d2 = self.diag.copy()                                            # (B, C)
-
-    def similarity(self, j: np.ndarray) -> np.ndarray:
-        """S_j. for picks j (B,): similarity of every candidate to the pick. (B, C)"""
-        s_j = np.einsum("bcd,bd->bc", self.feats, self.feats[self.rows, j])
-        s_j[self.rows, j] += self.jitter
-        return s_j
-
-    def add(self, j: np.ndarray, s_j: np.ndarray, ok: np.ndarray) -> None:
-        """Add picks j (B,) with similarity rows s_j (B, C) to the factor; rows where ok (B,)
-        is False ran out of candidates and add nothing."""
-        c, t = self.c[:self.t], self.t
-        e = s_j - np.einsum("tbc,tb->bc", c, c[:, self.rows, j])             # S_ji - <c_j, c_i>
-        e /= np.sqrt(np.maximum(self.d2[self.rows, j], TINY))[:, None]       # / d_j
-        e *= ok[:, None]
-        self.c[t] = e
-        self.d2 = self.d2 - e * e
-        self.t = t + 1
+    The criterion is monotone in the marginal gain theta r + (1 - theta) log d^2. Where
+    theta / (1 - theta) is moderate it is d^2 exp(theta / (1 - theta) (r - 1)), a product that
+    needs no logarithm per pick (invalid candidates weigh -1); otherwise it is the sum
+    (1 - theta) log d^2 + theta r (invalid: -inf)."""
+    ratio = theta / (1.0 - theta) if theta < 1.0 else np.inf
+    if ratio <= MAX_RATIO:
+        return np.where(valid, np.exp(ratio * (relevance - 1.0)), -1.0).astype(dtype), True
+    return np.where(valid, theta * relevance, -np.inf).astype(dtype), False
 
 
-class _Gain:
-    """The pick criterion, monotone in the marginal gain theta r + (1 - theta) log d^2.
+@njit
+def _gain(d2, w, product, theta):
+    """The pick criterion of one candidate from its residual d^2 and weight w."""
+    d2 = max(d2, TINY)
+    if product:
+        return d2 * w
+    return (1.0 - theta) * np.log(d2) + w
 
-    Where theta / (1 - theta) is moderate it is d^2 exp(theta / (1 - theta) (r - 1)), which
-    needs no logarithm per pick; invalid and picked candidates score -1 (or -inf)."""
 
-    def __init__(self, theta: float, relevance: np.ndarray, valid: np.ndarray, dtype):
-        ratio = theta / (1.0 - theta) if theta < 1.0 else np.inf
-        self.product = ratio <= MAX_RATIO
-        if self.product:
-            self.w = np.where(valid, np.exp(ratio * (relevance - 1.0)), -1.0).astype(dtype)
-        else:
-            self.w = np.where(valid, theta * relevance, -np.inf).astype(dtype)
-        self.theta = theta
+@njit
+def _add_pick(chol, t, j, sim, ok, d2):
+    """Add pick j with similarity row sim (C,) as Cholesky row t; update residuals d2 (C,).
+    Rows of a request that ran out of candidates (not ok) add a zero row."""
+    c = d2.shape[0]
+    scale = 1.0 / np.sqrt(max(d2[j], TINY))
+    for i in range(c):
+        e = sim[i]
+        for r in range(t):                                  # S_ji - <c_j, c_i>
+            e -= chol[r, i] * chol[r, j]
+        e = e * scale if ok else 0.0
+        chol[t, i] = e
+        d2[i] -= e * e
 
-    def __call__(self, d2: np.ndarray) -> np.ndarray:
-        d2 = np.maximum(d2, TINY)                                             # (B, C)
-        if self.product:
-            return d2 * self.w
-        return (1.0 - self.theta) * np.log(d2) + self.w
 
-    def available(self, rows: np.ndarray, j: np.ndarray) -> np.ndarray:
-        return self.w[rows, j] > (0.0 if self.product else -np.inf)
+@njit
+def _greedy_rows(gram, w, product, theta, n, window, jitter, picks):
+    """Greedy MAP for every request b: picks[b, :n] in pick order (-1 once b runs out).
 
-    def take(self, rows: np.ndarray, j: np.ndarray) -> None:
-        self.w[rows, j] = -1.0 if self.product else -np.inf
+    gram (B, C, C) = F F^T, w (B, C) from gain_weights (edited: picked candidates are taken)."""
+    b_count, c, _ = gram.shape
+    slide = 0 < window < n
+    capacity = max(window - 1 if slide else n, 1)
+    chol = np.zeros((capacity, c), dtype=np.float64)                        # (n, C)
+    sims = np.zeros((n, c), dtype=np.float64)                               # S_j. per pick
+    d2 = np.empty(c, dtype=np.float64)
+    diag = np.empty(c, dtype=np.float64)
+    for b in range(b_count):
+        for i in range(c):                                                  # S_ii
+            diag[i] = gram[b, i, i] + jitter
+            d2[i] = diag[i]
+        t_rows = 0
+        for t in range(n):
+            j, best = 0, _gain(d2[0], w[b, 0], product, theta)
+            for i in range(1, c):
+                g = _gain(d2[i], w[b, i], product, theta)
+                if g > best:
+                    j, best = i, g
+            live = w[b, j] > 0.0 if product else w[b, j] > -np.inf
+            picks[b, t] = j if live else -1
+            w[b, j] = -1.0 if product else -np.inf
+            if t == n - 1:
+                break
+            for i in range(c):                                              # S_j.
+                sims[t, i] = gram[b, j, i]
+            sims[t, j] += jitter
+            if slide and t_rows == window - 1:          # window full: refactor the last w-1
+                t_rows = 0
+                d2[:] = diag
+                for u in range(t - window + 2, t + 1):
+                    _add_pick(chol, t_rows, max(picks[b, u], 0), sims[u],
+                              picks[b, u] >= 0, d2)
+                    t_rows += 1
+            else:
+                _add_pick(chol, t_rows, j, sims[t], picks[b, t] >= 0, d2)
+                t_rows += 1
 
 
 def dpp_greedy(feats: np.ndarray, relevance: np.ndarray, valid: np.ndarray, n: int,
@@ -95,29 +116,18 @@ def dpp_greedy(feats: np.ndarray, relevance: np.ndarray, valid: np.ndarray, n: i
     """Greedy MAP picks of the DPP, in pick order. Returns (B, n) columns, -1 when a row runs out.
 
     feats (B, C, D) similarity features, relevance (B, C) in [0, 1], valid (B, C) bool.
-    window 0 (or >= n) means no sliding window.
+    window 0 (or >= n) means no sliding window. The similarities S = F F^T are one batched
+    matrix product; the picks are one compiled pass per request, in float64.
     """
     b, c, _ = feats.shape
     n = min(n, c)
-    slide = 0 < window < n
-    chol = _Cholesky(feats, jitter, window - 1 if slide else n)
-    gain = _Gain(theta, relevance, valid, feats.dtype)
     picks = np.full((b, n), -1, dtype=np.int64)
-    sims: list[np.ndarray] = []                                               # n x (B, C)
-    rows = np.arange(b)
-    for t in range(n):                                                        # n picks
-        j = gain(chol.d2).argmax(axis=1)                                      # (B,)
-        picks[:, t] = np.where(gain.available(rows, j), j, -1)
-        gain.take(rows, j)
-        if t == n - 1:
-            break
-        sims.append(chol.similarity(j))
-        if slide and chol.t == window - 1:                                    # window full:
-            chol.reset()                                                      # refactor the
-            for u in range(t - window + 2, t + 1):                            # last w-1 picks
-                chol.add(np.maximum(picks[:, u], 0), sims[u], picks[:, u] >= 0)
-        else:
-            chol.add(j, sims[t], picks[:, t] >= 0)
+    if b == 0 or n == 0:
+        return picks
+    w, product = gain_weights(theta, relevance, valid, np.float64)
+    gram = np.matmul(feats, feats.transpose(0, 2, 1))                       # (B, C, C)
+    _greedy_rows(gram, w, product, float(theta), n, int(window),
+                 float(jitter), picks)
     return picks
 
 

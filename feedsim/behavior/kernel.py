@@ -1,0 +1,123 @@
+"""The response model as one fused pass per page: the behaviour model's hot loop.
+
+`response.respond` states the model as whole-array numpy steps (hook, watch ratio, actions,
+utility, leaving), each a pass over the (B users, K slots) page; at a page of a few hundred
+thousand impressions that is some 80 passes over memory. This module computes the same model
+slot by slot in one compiled loop (numba, `nogil` so the behaviour's thread shards run it in
+parallel), from the same block of uniforms, so a page costs one read of its drivers and one
+write of its outcomes.
+
+The arithmetic is float32 as in the numpy steps; `exp` and `log` come from a different
+library, so a decision that lands within a rounding error of its threshold can fall the other
+way (tests/test_behavior_kernel.py bounds how often). `response.respond` picks the kernel
+when `behavior.kernel` is `fused` and numba is installed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from feedsim.jit import AVAILABLE, njit          # noqa: F401 - AVAILABLE: numba is installed
+
+PARAMS = ("hook_bias", "hook_weight", "watch_ratio_mu", "watch_ratio_affinity",
+          "watch_ratio_duration", "watch_ratio_sigma", "loop_limit", "like_bias", "comment_bias",
+          "share_bias", "follow_bias", "hate_bias", "follow_after_like", "leave_bias",
+          "leave_fatigue", "leave_temper")
+
+
+def kernel_params(cfg) -> np.ndarray:
+    """The behaviour config's response parameters, float32 in PARAMS order. (P,)"""
+    return np.array([getattr(cfg, name) for name in PARAMS], dtype=np.float32)
+
+
+LOG_MIN_RATIO, LOG_MAX_RATIO = np.float32(np.log(0.05)), np.float32(np.log(3.0))  # log_r clip
+MARGIN = 1e-6       # a bound settles a draw only this far (relative) from its threshold
+
+
+@njit
+def _bernoulli(u, logit):
+    """u < sigmoid(logit), i.e. u x (1 + exp(-logit)) < 1, mostly without the exp.
+
+    Most draws are far from their threshold: rare actions (p ~ 1e-3) against most uniforms,
+    and likely hooks against small ones. Bounds on exp(-x) settle those in float64 with a
+    margin far above float32 rounding (for x <= 0, exp(-x) >= the cubic Taylor polynomial;
+    for x > 0, exp(-x) <= 1 / (1 + x)); only the rest pay for the exp, as in the numpy steps.
+    """
+    x = np.float64(logit)
+    v = np.float64(u)
+    if x <= 0.0:
+        y = -x
+        low = 1.0 + y * (1.0 + y * (0.5 + y / 6.0))           # <= exp(y)
+        if v * (1.0 + low) >= 1.0 + MARGIN:
+            return False
+    elif v * (2.0 + x) < (1.0 + x) * (1.0 - MARGIN):      # 1 + exp(-x) <= (2 + x) / (1 + x)
+        return True
+    return u * (np.float32(1.0) + np.exp(-logit)) < np.float32(1.0)
+
+
+@njit
+def respond_pages(u, z, affinity, hook, satisfaction, worth, duration_s, log_duration,
+                  trend, followed,
+                  props, temper0, watched0, patience, p,
+                  watch_s, viewed, actions, utility, left, temper_out):
+    """Outcomes of pages (B, K) into the output arrays, one user's page after another.
+
+    u (8, B, K) uniforms: hook, skip, leave, then like, comment, share, follow, hate;
+    z (B, K) standard normals; drivers (B, K), log_duration = log(duration_s / 9.6);
+    props (5, B) action propensities;
+    temper0, watched0, patience (B,); p (P,) kernel_params.
+    Out: watch_s, utility (B, K) float32; viewed (B, K) bool; actions (5, B, K) bool;
+    left (B,) bool; temper_out (B,) float32.
+    """
+    f32 = np.float32
+    n_users, n_slots = affinity.shape
+    for b in range(n_users):
+        temper = f32(temper0[b])
+        base = p[13] + patience[b] + p[14] * f32(watched0[b])
+        gone = False
+        for k in range(n_slots):
+            if gone:                               # slots after leaving are not viewed
+                watch_s[b, k] = 0.0
+                utility[b, k] = 0.0
+                viewed[b, k] = False
+                for a in range(5):
+                    actions[a, b, k] = False
+                continue
+            a_ = affinity[b, k]
+            sat = satisfaction[b, k]
+            hooked = _bernoulli(u[0, b, k], p[1] * hook[b, k] + f32(0.8) * a_ + p[0])
+            if hooked:                             # lognormal: log_r needs no log
+                log_ratio = (z[b, k] * p[5] + (p[2] + p[3] * a_ + f32(0.15) * sat
+                                               - p[4] * log_duration[b, k]))
+                ratio = min(np.exp(log_ratio), p[6])
+                log_r = min(max(log_ratio, LOG_MIN_RATIO), LOG_MAX_RATIO)
+            else:
+                ratio = min(u[1, b, k] * f32(0.28) + f32(0.02), p[6])
+                log_r = np.log(min(max(ratio, f32(0.05)), f32(3.0)))
+            like = _bernoulli(u[3, b, k], log_r * f32(0.6) + (props[0, b] + p[7])
+                              + f32(0.5) * a_ + f32(0.5) * sat)
+            comment = _bernoulli(u[4, b, k], log_r * f32(0.8) + (props[1, b] + p[8])
+                                 + f32(0.3) * a_ + f32(0.4) * abs(sat))
+            share = _bernoulli(u[5, b, k], log_r * f32(0.9) + (props[2, b] + p[9])
+                               + f32(0.4) * a_ + f32(0.6) * sat + f32(0.8) * trend[b, k])
+            follow_logit = log_r * f32(0.6) + (props[3, b] + p[10]) + f32(0.4) * a_
+            if like:
+                follow_logit += p[12]
+            follow = _bernoulli(u[6, b, k], follow_logit) and not followed[b, k]
+            hate = _bernoulli(u[7, b, k], (props[4, b] + p[11]) - f32(0.6) * a_
+                              - f32(0.6) * sat)
+            util = min(ratio, f32(1.0)) * (worth[b, k] + f32(0.5)) + f32(0.3) * a_ - f32(0.25)
+            if hate:
+                util -= f32(1.0)
+            watch_s[b, k] = ratio * duration_s[b, k]
+            utility[b, k] = util
+            viewed[b, k] = True
+            actions[0, b, k] = like
+            actions[1, b, k] = comment
+            actions[2, b, k] = share
+            actions[3, b, k] = follow
+            actions[4, b, k] = hate
+            temper = f32(0.85) * temper + f32(0.15) * util
+            leave_logit = base + p[14] * f32(k + 1) - p[15] * temper
+            gone = _bernoulli(u[2, b, k], leave_logit)
+        left[b] = gone
+        temper_out[b] = temper

@@ -1,0 +1,132 @@
+"""The fused response kernel computes the numpy steps' model, draw for draw."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import tiny_config
+from feedsim.behavior import Behavior, kernel
+from feedsim.behavior.affinity import compute_drivers, page_and_truth_drivers
+from feedsim.behavior.fused_drivers import fused_drivers
+from feedsim.behavior.response import ACTIONS, _respond_fused, _respond_steps, respond
+from feedsim.config.compose import load_config
+from feedsim.config.validate import ConfigError, validate_config
+from feedsim.rng import Streams
+from feedsim.world import World
+
+pytestmark = pytest.mark.skipif(not kernel.AVAILABLE, reason="numba is not installed")
+
+
+def page_inputs(seed: int = 0, b: int = 3000, k: int = 6):
+    cfg = tiny_config("world.n_users=3000")
+    world = World.generate(cfg.world, Streams(seed).numpy("world"))
+    beh = Behavior(world, cfg.behavior, Streams(seed).numpy("behavior"))
+    rng = np.random.default_rng(seed + 1)
+    users = rng.integers(0, world.users.n, b)
+    pages = rng.integers(0, world.videos.n, (b, k))
+    d = compute_drivers(world, beh.state, cfg.behavior, users, pages)
+    temper0 = rng.normal(0.0, 0.4, b).astype(np.float32)        # mid-session users
+    watched0 = rng.integers(0, 40, b).astype(np.int32)
+    u = rng.random((8, b, k), dtype=np.float32)
+    z = rng.standard_normal((b, k), dtype=np.float32)
+    return world, cfg, users, d, temper0, watched0, u, z
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fused_kernel_draws_what_the_numpy_steps_draw(seed):
+    world, cfg, users, d, temper0, watched0, u, z = page_inputs(seed)
+    fused = _respond_fused(u.copy(), z.copy(), d, world.users, users, temper0, watched0,
+                           cfg.behavior)
+    steps = _respond_steps(u.copy(), z.copy(), d, world.users, users, temper0, watched0,
+                           cfg.behavior)
+    for name in ("viewed", "left") + ACTIONS:
+        assert np.array_equal(getattr(fused, name), getattr(steps, name)), name
+    for name in ("watch_s", "utility", "temper"):
+        np.testing.assert_allclose(getattr(fused, name), getattr(steps, name),
+                                   rtol=1e-4, atol=1e-5, err_msg=name)
+    assert 0.0 < fused.left.mean() < 1.0 and fused.like.any() and not fused.viewed.all()
+
+
+def test_bounded_bernoulli_decides_as_the_exact_threshold():
+    rng = np.random.default_rng(3)
+    logit = np.concatenate([rng.normal(0.0, 6.0, 200_000), [0.0, -0.0, 1e-9, -1e-9, 40.0,
+                                                           -40.0, 100.0, -100.0]]).astype(np.float32)
+    u = rng.random(logit.shape[0], dtype=np.float32)                  # and at the threshold:
+    u[:1000] = (1.0 / (1.0 + np.exp(-logit[:1000].astype(np.float64)))).astype(np.float32)
+    u[1000:2000] = np.nextafter(u[:1000], np.float32(0.0))          # just under the threshold
+    exact = _exact_draws(u, logit)          # the same exp, compiled alike: only bounds differ
+    drawn = np.array([kernel._bernoulli(a, x) for a, x in zip(u, logit)])
+    assert np.array_equal(drawn, exact)
+    with np.errstate(over="ignore"):        # numpy's exp may differ in the last bit, only at
+        steps = u * (np.float32(1.0) + np.exp(-logit)) < np.float32(1.0)   # the threshold
+    assert (steps != exact)[2000:].sum() <= 2
+
+
+def _exact_draws(u: np.ndarray, logit: np.ndarray) -> np.ndarray:
+    from numba import njit
+
+    @njit
+    def draws(u, logit, out):
+        for i in range(u.shape[0]):
+            out[i] = u[i] * (np.float32(1.0) + np.exp(-logit[i])) < np.float32(1.0)
+
+    out = np.empty(u.shape[0], bool)
+    draws(u, logit, out)
+    return out
+
+
+def test_respond_uses_the_numpy_steps_without_numba(monkeypatch):
+    world, cfg, users, d, temper0, watched0, _, _ = page_inputs()
+    fused = respond(np.random.default_rng(5), d, world.users, users, temper0, watched0,
+                    cfg.behavior)
+    monkeypatch.setattr(kernel, "AVAILABLE", False)
+    steps = respond(np.random.default_rng(5), d, world.users, users, temper0, watched0,
+                    cfg.behavior)
+    assert np.array_equal(fused.viewed, steps.viewed)
+    np.testing.assert_allclose(fused.watch_s, steps.watch_s, rtol=1e-4, atol=1e-5)
+
+
+def test_unknown_kernel_is_refused_naming_the_key():
+    with pytest.raises(ConfigError, match="behavior.kernel"):
+        validate_config(load_config(["behavior.kernel=cuda"]))
+
+
+def test_fused_drivers_equal_the_numpy_steps_with_and_without_page_repeats():
+    cfg = tiny_config("world.n_users=600")
+    world = World.generate(cfg.world, Streams(2).numpy("world"))
+    beh = Behavior(world, cfg.behavior, Streams(2).numpy("behavior"))
+    rng = np.random.default_rng(4)
+    users = rng.permutation(world.users.n)[:500]
+    for _ in range(3):                      # some boredom, satiation and follows to look up
+        beh.respond(users, rng.integers(0, world.videos.n, (500, 6)))
+    world.follows.commit()
+    pages = rng.integers(0, 40, (500, 6))   # few videos: topics and creators repeat on a page
+    assert world.follows.contains(users[:, None], world.videos.creator[pages]).any()
+    page, truth = fused_drivers(world, beh.state, cfg.behavior, users, pages, with_truth=True)
+    want_page, want_truth = page_and_truth_drivers(world, beh.state, cfg.behavior, users, pages)
+    for got, want in ((page, want_page), (truth, want_truth)):
+        for name in ("followed", "topic", "creator", "cells"):
+            assert np.array_equal(getattr(got, name), getattr(want, name)), name
+            assert getattr(got, name).dtype == getattr(want, name).dtype, name
+        for name in ("affinity", "hook", "satisfaction", "worth", "duration_s", "trend"):
+            np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-5,
+                                       atol=1e-6, err_msg=name)
+    assert not np.allclose(page.affinity, truth.affinity)      # the page's repeats count
+    alone, none = fused_drivers(world, beh.state, cfg.behavior, users, pages, with_truth=False)
+    assert none is None and np.array_equal(alone.affinity, page.affinity)
+
+
+def test_truth_of_candidates_is_the_same_under_both_kernels():
+    cfg = tiny_config("world.n_users=300")
+    world = World.generate(cfg.world, Streams(3).numpy("world"))
+    fused = Behavior(world, cfg.behavior, Streams(3).numpy("behavior"))
+    steps = Behavior(world, tiny_config("world.n_users=300", "behavior.kernel=numpy").behavior,
+                     Streams(3).numpy("behavior"))
+    rng = np.random.default_rng(6)
+    users = np.arange(300)
+    fused.respond(users, rng.integers(0, world.videos.n, (300, 6)))
+    steps.state = fused.state                               # the same exposure to look up
+    candidates = rng.integers(0, 50, (300, 40))             # repeats that must not count
+    got, want = fused.truth(users, candidates), steps.truth(users, candidates)
+    np.testing.assert_allclose(got.value, want.value, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got.p_hook, want.p_hook, rtol=1e-5, atol=1e-6)
