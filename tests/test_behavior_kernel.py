@@ -9,6 +9,7 @@ from feedsim.behavior import Behavior, kernel
 from feedsim.behavior.affinity import compute_drivers, page_and_truth_drivers
 from feedsim.behavior.fused_drivers import fused_drivers
 from feedsim.behavior.response import ACTIONS, _respond_fused, _respond_steps, respond
+from feedsim.behavior.truth import _expected_steps, expected_from_drivers
 from feedsim.config.compose import load_config
 from feedsim.config.validate import ConfigError, validate_config
 from feedsim.rng import Streams
@@ -130,3 +131,14 @@ def test_truth_of_candidates_is_the_same_under_both_kernels():
     got, want = fused.truth(users, candidates), steps.truth(users, candidates)
     np.testing.assert_allclose(got.value, want.value, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got.p_hook, want.p_hook, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_truth_integrates_as_the_numpy_steps():
+    world, cfg, users, d, *_ = page_inputs(seed=2, b=800, k=12)
+    fused = expected_from_drivers(d, world.users, users, cfg.behavior)
+    steps = _expected_steps(d, world.users, users, cfg.behavior)
+    for name in ("watch_s", "p_hook", "like", "comment", "share", "follow", "hate", "utility",
+                 "engagement", "value"):
+        np.testing.assert_allclose(getattr(fused, name), getattr(steps, name), rtol=2e-4,
+                                   atol=1e-6, err_msg=name)
+    assert (fused.follow[d.followed] == 0).all() and fused.like.max() > 0.01

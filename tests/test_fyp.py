@@ -90,32 +90,40 @@ def test_prerank_keeps_every_sources_best_candidates(fyp_sim):
 
 
 # ---------------------------------------------------------------- the pre-rank cut, unit tests
-@settings(max_examples=30, deadline=None)
-@given(st.integers(0, 2**16), st.integers(1, 40), st.integers(1, 90))
-def test_top_columns_is_a_stable_descending_sort_cut(seed, keep, c):
-    from feedsim.policy.prerank import top_columns
+def _reference_prerank(score, source, per, keep):
+    """Brute force: each source's best `per` finite scores (stable) get RESERVED; then a
+    stable descending sort of score + bonus, cut at keep."""
+    from feedsim.policy.prerank import RESERVED
+    bonus = np.zeros(score.shape)
+    for r in range(score.shape[0]):
+        for s in set(source[r].tolist()) - {-1}:
+            mine = [j for j in np.argsort(-score[r], kind="stable")
+                    if source[r, j] == s and np.isfinite(score[r, j])]
+            bonus[r, mine[:per]] = RESERVED
+    return np.argsort(-(score + bonus), axis=1, kind="stable")[:, :keep]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**16), st.integers(1, 40), st.integers(1, 90), st.integers(0, 3))
+def test_prerank_columns_reserve_each_sources_best_then_cut_a_stable_sort(seed, keep, c, per):
+    from feedsim.policy.prerank import prerank_columns
     rng = np.random.default_rng(seed)
-    key = rng.integers(0, 8, (5, c)).astype(np.float64)          # many ties
-    key[rng.random(key.shape) < 0.3] = -np.inf
-    got = top_columns(key, keep)
-    want = np.argsort(-key, axis=1, kind="stable")[:, :keep]
-    assert got.shape == want.shape
-    assert (np.take_along_axis(key, got, 1) == np.take_along_axis(key, want, 1)).all()
-    assert all(len(set(row)) == row.size for row in got)
-    above = np.take_along_axis(key, want[:, -1:], 1)             # keys above the cut: same set
-    for g, w, k, a in zip(got, want, key, above[:, 0]):
-        assert set(g[k[g] > a]) == set(w[k[w] > a])
+    score = rng.integers(0, 8, (5, c)).astype(np.float32)        # many ties
+    score[rng.random(score.shape) < 0.3] = -np.inf
+    source = rng.integers(-1, 4, (5, c)).astype(np.int16)
+    got = prerank_columns(score, source, per, keep)
+    assert np.array_equal(got, _reference_prerank(score, source, per, keep))
+    plain = prerank_columns(score, None, per, keep)              # no sources: a plain cut
+    assert np.array_equal(plain, np.argsort(-score, axis=1, kind="stable")[:, :keep])
 
 
-def test_reserved_bonus_marks_each_sources_best_and_a_missing_source_clears_nothing():
-    from feedsim.policy.prerank import RESERVED, reserved_bonus
-    score = np.array([[5.0, 1.0, 3.0, 2.0], [9.0, 8.0, -np.inf, 1.0]])
-    source = np.array([[0, 1, 1, 0], [0, 0, 2, 0]], dtype=np.int16)   # row 1 lacks source 1
-    bonus = reserved_bonus(score, source, per=1)
-    assert (bonus[0] == [RESERVED, 0, RESERVED, 0]).all()
-    assert (bonus[1] == [RESERVED, 0, 0, 0]).all()          # source 2's only one is -inf
-    two = reserved_bonus(score, source, per=2)
-    assert (two[0] == RESERVED).all() and (two[1] == [RESERVED, RESERVED, 0, 0]).all()
+def test_prerank_columns_keep_a_quiet_sources_best_and_a_missing_source_clears_nothing():
+    from feedsim.policy.prerank import prerank_columns
+    score = np.array([[5.0, 4.0, 3.0, 1.0], [9.0, 8.0, -np.inf, 1.0]], dtype=np.float32)
+    source = np.array([[0, 0, 0, 1], [0, 0, 2, 0]], dtype=np.int16)   # row 1 lacks source 1
+    assert prerank_columns(score, source, 1, 2).tolist() == [[0, 3], [0, 1]]
+    assert prerank_columns(score, source, 0, 2).tolist() == [[0, 1], [0, 1]]
+    assert prerank_columns(score, source, 2, 4).tolist() == [[0, 1, 3, 2], [0, 1, 3, 2]]
 
 
 def test_user_vectors_are_computed_once_per_user_and_dot_scores_match(monkeypatch):

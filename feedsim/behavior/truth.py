@@ -16,14 +16,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from feedsim.behavior import kernel
 from feedsim.behavior.affinity import Drivers, compute_drivers
-from feedsim.behavior.response import (SKIP_RATIO, action_logits, hook_probability,
+from feedsim.behavior.fused_truth import fused_expected
+from feedsim.behavior.response import (ACTIONS, SKIP_RATIO, action_logits, hook_probability,
                                        log_ratio_mean, sigmoid, user_propensities, utility_of)
 from feedsim.config.schema import BehaviorConfig
 
 NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(7)       # probabilists' Hermite
 NODES, WEIGHTS = NODES.astype(np.float32), (WEIGHTS / WEIGHTS.sum()).astype(np.float32)
 ENGAGEMENT_WEIGHTS = {"like": 1.0, "comment": 2.0, "share": 3.0, "follow": 5.0, "hate": -10.0}
+ENGAGEMENT_ARRAY = np.array([ENGAGEMENT_WEIGHTS[name] for name in ACTIONS], np.float32)
 WATCH_UNIT_S = 10.0
 
 
@@ -55,6 +58,17 @@ def _branches(d: Drivers, cfg: BehaviorConfig):
 
 def expected_from_drivers(d: Drivers, users, user_ids: np.ndarray,
                           cfg: BehaviorConfig) -> Expected:
+    """The expected outcomes of drivers d (B, K): by the fused kernel (fused_truth.py) under
+    behavior.kernel=fused, else by the numpy steps below."""
+    if cfg.kernel == "fused" and kernel.AVAILABLE:
+        props = np.stack([np.take(getattr(users, f"{name}_prop"), user_ids) for name in ACTIONS])
+        return Expected(**fused_expected(d, props, cfg, NODES, WEIGHTS, ENGAGEMENT_ARRAY,
+                                         WATCH_UNIT_S))
+    return _expected_steps(d, users, user_ids, cfg)
+
+
+def _expected_steps(d: Drivers, users, user_ids: np.ndarray,
+                    cfg: BehaviorConfig) -> Expected:
     ratios, weights, p_hook = _branches(d, cfg)
     expand = lambda a: a[..., None]                                      # noqa: E731
     dn = Drivers(*(expand(getattr(d, f)) for f in Drivers.__dataclass_fields__))

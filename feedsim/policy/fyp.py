@@ -27,7 +27,7 @@ from feedsim.config.schema import Config
 from feedsim.policy.base import FeedPolicy, Page, PlatformContext, Requests
 from feedsim.policy.cold import COLD_SOURCES, ColdCandidates
 from feedsim.policy.live import LiveSources
-from feedsim.policy.prerank import UserVectors, dot_scores, reserved_bonus, top_columns
+from feedsim.policy.prerank import UserVectors, dot_scores, prerank_columns
 from feedsim.policy.random import fill_random
 from feedsim.ranking.ranker import Ranker
 from feedsim.ranking.streaming import StreamingUpdater
@@ -196,9 +196,8 @@ class FypPolicy(FeedPolicy):
         if prescore is None:
             prescore = self.prerank_scores(users, ids, score)
         prescore = np.where(ids >= 0, prescore, -np.inf)
-        boost = 0.0 if source is None else \
-            reserved_bonus(prescore, source, self.cfg.prerank_per_source)
-        cols = top_columns(prescore + boost, self.cfg.prerank)                    # (B, P)
+        cols = prerank_columns(prescore, source, self.cfg.prerank_per_source,
+                               self.cfg.prerank)                                  # (B, P)
         vectors = self._catalogue_vectors()
         if vectors is None:
             return cols, None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from feedsim.jit import njit
+
 CHUNK = 512           # requests per dot-product chunk: bounds the (chunk, C, D) gather
 RESERVED = 1e6        # bonus that puts a source's reserved candidates ahead of any score
 
@@ -51,34 +53,66 @@ def dot_scores(vectors: np.ndarray, user: np.ndarray, ids: np.ndarray) -> np.nda
     return np.where(ids >= 0, out, -np.inf)
 
 
-def reserved_bonus(score: np.ndarray, source: np.ndarray, per: int) -> np.ndarray:
-    """RESERVED (B, C) on each source's own best `per` finite-score candidates, else 0."""
-    bonus = np.zeros(score.shape, dtype=np.float64)
-    if per <= 0:
-        return bonus
-    rows = np.arange(score.shape[0])[:, None]
-    top = int(source.max(initial=-1))
-    for s in range(top + 1):              # source ids 0..top (-1 pads); cheaper than np.unique
-        mine = np.where(source == s, score, -np.inf)                            # (B, C)
-        if per == 1:                                     # argmax: the first best, as a sort
-            best = mine.argmax(axis=1)[:, None]                                  # (B, 1)
-        else:
-            best = top_columns(mine, per)                                        # (B, per)
-        ok = np.isfinite(mine[rows, best])
-        bonus[rows, best] = np.maximum(bonus[rows, best], np.where(ok, RESERVED, 0.0))
-    return bonus
+def prerank_columns(score: np.ndarray, source: np.ndarray | None, per: int,
+                    keep: int) -> np.ndarray:
+    """Columns of the `keep` best candidates per row, best first. (B, keep) int64
 
-
-def top_columns(key: np.ndarray, keep: int) -> np.ndarray:
-    """Columns of the `keep` largest keys per row, largest first, ties by column. (B, keep)
-
-    Equal to a stable descending argsort cut at `keep`, except which of several tied keys
-    at the cut gets in; a partition first keeps it O(C) per row instead of O(C log C)."""
-    c = key.shape[1]
+    Each retrieval source's own best `per` finite-score candidates are reserved (ranked ahead
+    of any unreserved one, as if RESERVED were added to their score), so that a dot-product
+    pre-rank cannot silence a source; the rest follow by score. Ties go to the lower column,
+    as in a stable descending sort. One compiled pass per row: a bounded insertion list per
+    source and one for the cut, O(C x (per + keep)) at worst, no sort of the C candidates.
+    score (B, C) with -inf on padding; source (B, C) ids, -1 on padding, or None.
+    """
+    b, c = score.shape
     keep = min(keep, c)
-    if keep >= c or c <= 2 * keep:
-        return np.argsort(-key, axis=1, kind="stable")[:, :keep]
-    part = np.argpartition(-key, keep - 1, axis=1)[:, :keep]                     # (B, keep)
-    part.sort(axis=1)                                    # column order breaks ties stably
-    order = np.argsort(-np.take_along_axis(key, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+    out = np.empty((b, keep), dtype=np.int64)
+    if source is None or per <= 0 or source.size == 0:
+        per, source = 0, np.full((b, c), -1, dtype=np.int16)
+    n_sources = int(source.max(initial=-1)) + 1
+    _prerank_rows(score, source, per, keep, max(n_sources, 1), out)
+    return out
+
+
+@njit
+def _insert(keys, cols, n, key, col):
+    """Insert (key, col) into the descending list keys[:n] (bounded by len(keys)); an equal
+    key stays behind the ones already there. Returns the new length."""
+    cap = keys.shape[0]
+    at = n
+    while at > 0 and key > keys[at - 1]:
+        at -= 1
+    if at >= cap:
+        return n
+    last = min(n, cap - 1)
+    for i in range(last, at, -1):
+        keys[i], cols[i] = keys[i - 1], cols[i - 1]
+    keys[at], cols[at] = key, col
+    return min(n + 1, cap)
+
+
+@njit
+def _prerank_rows(score, source, per, keep, n_sources, out):
+    c = score.shape[1]
+    best_key = np.empty((n_sources, max(per, 1)), dtype=np.float64)
+    best_col = np.empty((n_sources, max(per, 1)), dtype=np.int64)
+    count = np.zeros(n_sources, dtype=np.int64)
+    reserved = np.zeros(c, dtype=np.bool_)
+    top_key = np.empty(keep, dtype=np.float64)
+    top_col = np.empty(keep, dtype=np.int64)
+    for b in range(score.shape[0]):
+        reserved[:] = False
+        if per > 0:
+            count[:] = 0
+            for j in range(c):                      # each source's best `per`, finite only
+                s, x = source[b, j], np.float64(score[b, j])
+                if s >= 0 and np.isfinite(x):
+                    count[s] = _insert(best_key[s], best_col[s], count[s], x, j)
+            for s in range(n_sources):
+                for i in range(count[s]):
+                    reserved[best_col[s, i]] = True
+        n = 0
+        for j in range(c):                          # the cut, reserved ones first
+            key = np.float64(score[b, j]) + (RESERVED if reserved[j] else 0.0)
+            n = _insert(top_key, top_col, n, key, j)
+        out[b, :] = top_col[:keep]
