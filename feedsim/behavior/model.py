@@ -48,7 +48,12 @@ class Behavior:
         self.cfg = cfg
         self.rng = rng
         self.state = UserState.initial(world.users, world.cfg.n_topics, cfg)
-        self.fused = cfg.kernel == "fused" and kernel.AVAILABLE     # compiled drivers/response
+
+    @property
+    def fused(self) -> bool:
+        """Whether the compiled drivers, response and truth run (behavior.kernel=fused with
+        numba installed); a property, so checkpoints from before the kernels load."""
+        return self.cfg.kernel == "fused" and kernel.AVAILABLE
 
     def begin_day(self) -> tuple[np.ndarray, np.ndarray]:
         """Who is active today and how many sessions each has: (active (U,), sessions (U,))."""
