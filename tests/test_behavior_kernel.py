@@ -48,34 +48,6 @@ def test_fused_kernel_draws_what_the_numpy_steps_draw(seed):
     assert 0.0 < fused.left.mean() < 1.0 and fused.like.any() and not fused.viewed.all()
 
 
-def test_bounded_bernoulli_decides_as_the_exact_threshold():
-    rng = np.random.default_rng(3)
-    logit = np.concatenate([rng.normal(0.0, 6.0, 200_000), [0.0, -0.0, 1e-9, -1e-9, 40.0,
-                                                           -40.0, 100.0, -100.0]]).astype(np.float32)
-    u = rng.random(logit.shape[0], dtype=np.float32)                  # and at the threshold:
-    u[:1000] = (1.0 / (1.0 + np.exp(-logit[:1000].astype(np.float64)))).astype(np.float32)
-    u[1000:2000] = np.nextafter(u[:1000], np.float32(0.0))          # just under the threshold
-    exact = _exact_draws(u, logit)          # the same exp, compiled alike: only bounds differ
-    drawn = np.array([kernel._bernoulli(a, x) for a, x in zip(u, logit)])
-    assert np.array_equal(drawn, exact)
-    with np.errstate(over="ignore"):        # numpy's exp may differ in the last bit, only at
-        steps = u * (np.float32(1.0) + np.exp(-logit)) < np.float32(1.0)   # the threshold
-    assert (steps != exact)[2000:].sum() <= 2
-
-
-def _exact_draws(u: np.ndarray, logit: np.ndarray) -> np.ndarray:
-    from numba import njit
-
-    @njit
-    def draws(u, logit, out):
-        for i in range(u.shape[0]):
-            out[i] = u[i] * (np.float32(1.0) + np.exp(-logit[i])) < np.float32(1.0)
-
-    out = np.empty(u.shape[0], bool)
-    draws(u, logit, out)
-    return out
-
-
 def test_respond_uses_the_numpy_steps_without_numba(monkeypatch):
     world, cfg, users, d, temper0, watched0, _, _ = page_inputs()
     fused = respond(np.random.default_rng(5), d, world.users, users, temper0, watched0,
