@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from feedsim.behavior.affinity import LOG2, Drivers
+from feedsim.behavior.state import CREATOR_HASH
 from feedsim.jit import njit
 
-HASH = np.uint64(2654435761)          # the creator-bucket hash of UserState.creator_column
+HASH = np.uint64(CREATOR_HASH)        # the creator-bucket hash of UserState.creator_column
 LOW32 = np.uint64(0xFFFFFFFF)
 
 

@@ -20,6 +20,7 @@ from feedsim.jit import njit
 from feedsim.world.users import Users
 
 LOG_MEDIAN_ACTIVITY = 3.74
+CREATOR_HASH = 2654435761      # multiplier of the creator-bucket hash (creator_column)
 
 
 def flat_index(user_ids: np.ndarray, shape: tuple[int, int], cols: np.ndarray) -> np.ndarray:
@@ -90,7 +91,7 @@ class UserState:
         Bits 16 and up of creator x 2654435761: the low 32 bits of the product suffice, so
         the hash runs in uint32.
         """
-        mixed = creators.astype(np.uint32) * np.uint32(2654435761)
+        mixed = creators.astype(np.uint32) * np.uint32(CREATOR_HASH)
         mixed >>= np.uint32(16)
         mixed &= np.uint32(self.n_buckets - 1)
         return mixed.astype(np.intp) + self.n_topics
