@@ -9,6 +9,7 @@ import pytest
 from conftest import tiny_config
 from feedsim.behavior import Behavior
 from feedsim.behavior.affinity import compute_drivers
+from feedsim.behavior.draws import page_key
 from feedsim.behavior.response import respond
 from feedsim.behavior.truth import expected_from_drivers
 from feedsim.rng import Streams
@@ -32,7 +33,7 @@ def test_explicit_actions_nest_in_watch_time():
     rng = np.random.default_rng(1)
     users, pages = random_pages(rng, world, 3000)
     d = compute_drivers(world, beh.state, cfg.behavior, users, pages)
-    outs = [respond(rng, d, world.users, users, np.zeros(3000, np.float32),
+    outs = [respond(page_key(rng), 0, d, world.users, users, np.zeros(3000, np.float32),
                     np.zeros(3000, np.int32), cfg.behavior) for _ in range(20)]
     watch = np.concatenate([o.watch_s[o.viewed] for o in outs])
     dur = np.concatenate([np.broadcast_to(d.duration_s, o.viewed.shape)[o.viewed] for o in outs])
@@ -101,7 +102,7 @@ def test_truth_matches_the_sampler():
     d = compute_drivers(world, beh.state, cfg.behavior, users, pages)
     exp = expected_from_drivers(d, world.users, users, cfg.behavior)
     n = 400
-    draws = [respond(rng, d, world.users, users, np.zeros(400, np.float32),
+    draws = [respond(page_key(rng), 0, d, world.users, users, np.zeros(400, np.float32),
                      np.zeros(400, np.int32), cfg.behavior) for _ in range(n)]
     watch = np.mean([o.watch_s for o in draws], axis=0)
     like = np.mean([o.like for o in draws], axis=0)

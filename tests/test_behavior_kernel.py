@@ -1,12 +1,15 @@
 """The fused response kernel computes the numpy steps' model, draw for draw."""
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 
 from conftest import tiny_config
 from feedsim.behavior import Behavior, kernel
 from feedsim.behavior.affinity import compute_drivers, page_and_truth_drivers
+from feedsim.behavior.draws import page_key
 from feedsim.behavior.fused_drivers import fused_drivers
 from feedsim.behavior.response import ACTIONS, _respond_fused, _respond_steps, respond
 from feedsim.behavior.truth import _expected_steps, expected_from_drivers
@@ -28,18 +31,14 @@ def page_inputs(seed: int = 0, b: int = 3000, k: int = 6):
     d = compute_drivers(world, beh.state, cfg.behavior, users, pages)
     temper0 = rng.normal(0.0, 0.4, b).astype(np.float32)        # mid-session users
     watched0 = rng.integers(0, 40, b).astype(np.int32)
-    u = rng.random((8, b, k), dtype=np.float32)
-    z = rng.standard_normal((b, k), dtype=np.float32)
-    return world, cfg, users, d, temper0, watched0, u, z
+    return world, cfg, users, d, temper0, watched0, page_key(rng)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_fused_kernel_draws_what_the_numpy_steps_draw(seed):
-    world, cfg, users, d, temper0, watched0, u, z = page_inputs(seed)
-    fused = _respond_fused(u.copy(), z.copy(), d, world.users, users, temper0, watched0,
-                           cfg.behavior)
-    steps = _respond_steps(u.copy(), z.copy(), d, world.users, users, temper0, watched0,
-                           cfg.behavior)
+    world, cfg, users, d, temper0, watched0, key = page_inputs(seed)
+    fused = _respond_fused(key, 7, d, world.users, users, temper0, watched0, cfg.behavior)
+    steps = _respond_steps(key, 7, d, world.users, users, temper0, watched0, cfg.behavior)
     for name in ("viewed", "left") + ACTIONS:
         assert np.array_equal(getattr(fused, name), getattr(steps, name)), name
     for name in ("watch_s", "utility", "temper"):
@@ -49,14 +48,50 @@ def test_fused_kernel_draws_what_the_numpy_steps_draw(seed):
 
 
 def test_respond_uses_the_numpy_steps_without_numba(monkeypatch):
-    world, cfg, users, d, temper0, watched0, _, _ = page_inputs()
-    fused = respond(np.random.default_rng(5), d, world.users, users, temper0, watched0,
-                    cfg.behavior)
+    world, cfg, users, d, temper0, watched0, key = page_inputs()
+    fused = respond(key, 0, d, world.users, users, temper0, watched0, cfg.behavior)
     monkeypatch.setattr(kernel, "AVAILABLE", False)
-    steps = respond(np.random.default_rng(5), d, world.users, users, temper0, watched0,
-                    cfg.behavior)
+    steps = respond(key, 0, d, world.users, users, temper0, watched0, cfg.behavior)
     assert np.array_equal(fused.viewed, steps.viewed)
     np.testing.assert_allclose(fused.watch_s, steps.watch_s, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["fused", "numpy"])
+def test_a_shard_of_the_batch_draws_what_the_whole_batch_draws(name):
+    world, cfg, users, d, temper0, watched0, key = page_inputs(3)
+    behavior = tiny_config(f"behavior.kernel={name}").behavior
+    whole = respond(key, 0, d, world.users, users, temper0, watched0, behavior)
+    cut = 1234
+    head, tail = slice(0, cut), slice(cut, None)
+    parts = [respond(key, rows.start, _shard(d, rows), world.users, users[rows],
+                     temper0[rows], watched0[rows], behavior) for rows in (head, tail)]
+    for name in ("viewed", "watch_s", "utility", "temper") + ACTIONS:
+        joined = np.concatenate([getattr(p, name) for p in parts])
+        assert np.array_equal(joined, getattr(whole, name)), name
+    other = respond(key + np.uint64(1), 0, d, world.users, users, temper0, watched0, behavior)
+    assert not np.array_equal(other.watch_s, whole.watch_s)
+
+
+def _shard(d, rows):
+    return type(d)(*(getattr(d, f.name)[rows] for f in fields(d)))
+
+
+def test_outcomes_do_not_depend_on_the_thread_count(monkeypatch):
+    import feedsim.behavior.model as model
+
+    monkeypatch.setattr(model, "MIN_SHARD", 100)
+    cfg = tiny_config("world.n_users=3000")
+    world = World.generate(cfg.world, Streams(5).numpy("world"))
+    pages = np.random.default_rng(9).integers(0, world.videos.n, (3000, 6))
+    outs = []
+    for threads in (1, 2, 3):
+        behavior = tiny_config("world.n_users=3000", f"behavior.threads={threads}").behavior
+        beh = Behavior(world, behavior, Streams(5).numpy("behavior"))
+        assert len(beh._shards(3000)) == threads
+        outs.append(beh.sample(np.arange(3000), pages, np.random.default_rng(1)))
+    for out in outs[1:]:
+        for name in ("viewed", "watch_s", "like", "follow", "temper"):
+            assert np.array_equal(getattr(out, name), getattr(outs[0], name)), name
 
 
 def test_unknown_kernel_is_refused_naming_the_key():

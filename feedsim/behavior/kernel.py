@@ -4,8 +4,9 @@
 utility, leaving), each a pass over the (B users, K slots) page; at a page of a few hundred
 thousand impressions that is some 80 passes over memory. This module computes the same model
 slot by slot in one compiled loop (numba, `nogil` so the behaviour's thread shards run it in
-parallel), from the same block of uniforms, so a page costs one read of its drivers and one
-write of its outcomes.
+parallel), drawing its random numbers where it uses them (`draws`: only viewed slots draw,
+and a skip draws no normal), so a page costs one read of its drivers and one write of its
+outcomes.
 
 The arithmetic is float32 as in the numpy steps; `exp` and `log` come from a different
 library, so a decision that lands within a rounding error of its threshold can fall the other
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from feedsim.behavior.draws import ACTION0, HOOK, LEAVE, SKIP, normal, uniform
 from feedsim.jit import AVAILABLE, njit          # noqa: F401 - AVAILABLE: numba is installed
 
 PARAMS = ("hook_bias", "hook_weight", "watch_ratio_mu", "watch_ratio_affinity",
@@ -40,14 +42,15 @@ def _bernoulli(u, logit):
 
 
 @njit
-def respond_pages(u, z, affinity, hook, satisfaction, worth, duration_s, log_duration,
-                  trend, followed,
+def respond_pages(key, row0, normal_central, normal_tail,
+                  affinity, hook, satisfaction, worth, duration_s, log_duration, trend, followed,
                   props, temper0, watched0, patience, p,
                   watch_s, viewed, actions, utility, left, temper_out):
     """Outcomes of pages (B, K) into the output arrays, one user's page after another.
 
-    u (8, B, K) uniforms: hook, skip, leave, then like, comment, share, follow, hate;
-    z (B, K) standard normals; drivers (B, K), log_duration = log(duration_s / 9.6);
+    key: the call's uint64 draw key; row0: the batch row of this shard's first user (the
+    draws' counter, so a shard draws what the whole batch would); normal_central,
+    normal_tail: draws.NORMAL_TABLES; drivers (B, K), log_duration = log(duration_s / 9.6);
     props (5, B) action propensities;
     temper0, watched0, patience (B,); p (P,) kernel_params.
     Out: watch_s, utility (B, K) float32; viewed (B, K) bool; actions (5, B, K) bool;
@@ -56,6 +59,7 @@ def respond_pages(u, z, affinity, hook, satisfaction, worth, duration_s, log_dur
     f32 = np.float32
     n_users, n_slots = affinity.shape
     for b in range(n_users):
+        row = row0 + b
         temper = f32(temper0[b])
         base = p[13] + patience[b] + p[14] * f32(watched0[b])
         gone = False
@@ -69,26 +73,27 @@ def respond_pages(u, z, affinity, hook, satisfaction, worth, duration_s, log_dur
                 continue
             a_ = affinity[b, k]
             sat = satisfaction[b, k]
-            hooked = _bernoulli(u[0, b, k], p[1] * hook[b, k] + f32(0.8) * a_ + p[0])
+            hooked = _bernoulli(uniform(key, row, k, HOOK),
+                                p[1] * hook[b, k] + f32(0.8) * a_ + p[0])
             if hooked:                             # lognormal: log_r needs no log
-                log_ratio = (z[b, k] * p[5] + (p[2] + p[3] * a_ + f32(0.15) * sat
-                                               - p[4] * log_duration[b, k]))
+                log_ratio = (normal(key, row, k, normal_central, normal_tail) * p[5]
+                             + (p[2] + p[3] * a_ + f32(0.15) * sat - p[4] * log_duration[b, k]))
                 ratio = min(np.exp(log_ratio), p[6])
                 log_r = min(max(log_ratio, LOG_MIN_RATIO), LOG_MAX_RATIO)
             else:
-                ratio = min(u[1, b, k] * f32(0.28) + f32(0.02), p[6])
+                ratio = min(uniform(key, row, k, SKIP) * f32(0.28) + f32(0.02), p[6])
                 log_r = np.log(min(max(ratio, f32(0.05)), f32(3.0)))
-            like = _bernoulli(u[3, b, k], log_r * f32(0.6) + (props[0, b] + p[7])
+            like = _bernoulli(uniform(key, row, k, ACTION0 + 0), log_r * f32(0.6) + (props[0, b] + p[7])
                               + f32(0.5) * a_ + f32(0.5) * sat)
-            comment = _bernoulli(u[4, b, k], log_r * f32(0.8) + (props[1, b] + p[8])
+            comment = _bernoulli(uniform(key, row, k, ACTION0 + 1), log_r * f32(0.8) + (props[1, b] + p[8])
                                  + f32(0.3) * a_ + f32(0.4) * abs(sat))
-            share = _bernoulli(u[5, b, k], log_r * f32(0.9) + (props[2, b] + p[9])
+            share = _bernoulli(uniform(key, row, k, ACTION0 + 2), log_r * f32(0.9) + (props[2, b] + p[9])
                                + f32(0.4) * a_ + f32(0.6) * sat + f32(0.8) * trend[b, k])
             follow_logit = log_r * f32(0.6) + (props[3, b] + p[10]) + f32(0.4) * a_
             if like:
                 follow_logit += p[12]
-            follow = _bernoulli(u[6, b, k], follow_logit) and not followed[b, k]
-            hate = _bernoulli(u[7, b, k], (props[4, b] + p[11]) - f32(0.6) * a_
+            follow = _bernoulli(uniform(key, row, k, ACTION0 + 3), follow_logit) and not followed[b, k]
+            hate = _bernoulli(uniform(key, row, k, ACTION0 + 4), (props[4, b] + p[11]) - f32(0.6) * a_
                               - f32(0.6) * sat)
             util = min(ratio, f32(1.0)) * (worth[b, k] + f32(0.5)) + f32(0.3) * a_ - f32(0.25)
             if hate:
@@ -103,6 +108,6 @@ def respond_pages(u, z, affinity, hook, satisfaction, worth, duration_s, log_dur
             actions[4, b, k] = hate
             temper = f32(0.85) * temper + f32(0.15) * util
             leave_logit = base + p[14] * f32(k + 1) - p[15] * temper
-            gone = _bernoulli(u[2, b, k], leave_logit)
+            gone = _bernoulli(uniform(key, row, k, LEAVE), leave_logit)
         left[b] = gone
         temper_out[b] = temper

@@ -4,10 +4,10 @@ It owns the users' inner state and the `behavior` RNG stream, turns served pages
 updates boredom, satiation, session temper and follows after each page, and rolls the day over
 (returns and interest drift). The day loop never touches latent state directly.
 
-Large batches are split into `threads` shards of users answered in parallel threads (numpy
-releases the GIL inside its kernels, and shards touch disjoint users). Each shard draws from its
-own generator, seeded from the behaviour stream, so a run is reproducible for a given seed and
-thread count.
+Large batches are split into `threads` shards of users answered in parallel threads (the
+compiled kernels and numpy release the GIL, and shards touch disjoint users). A call draws one
+key from the behaviour stream and every random number of its pages is a function of that key
+and the user's row in the batch (`draws`), so the outcomes do not depend on the thread count.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from feedsim.behavior import kernel
 from feedsim.behavior.affinity import Drivers, compute_drivers, page_and_truth_drivers
+from feedsim.behavior.draws import page_key
 from feedsim.behavior.fused_drivers import fused_drivers
 from feedsim.behavior.response import Outcomes, respond
 from feedsim.behavior.session import draw_active, draw_sessions, drift_interests, update_return
@@ -88,15 +89,14 @@ class Behavior:
 
     def _sharded(self, user_ids, video_ids, update: bool, rng=None,
                  drivers: Drivers | None = None) -> Outcomes:
-        rng = self.rng if rng is None else rng
+        key = page_key(self.rng if rng is None else rng)
         shards = self._shards(user_ids.shape[0])
         if len(shards) == 1:
-            return self._respond(rng, user_ids, video_ids, update, drivers)
-        seeds = rng.integers(0, 2**63 - 1, size=len(shards))
+            return self._respond(key, 0, user_ids, video_ids, update, drivers)
         parts = list(_pool(len(shards)).map(
-            lambda job: self._respond(np.random.default_rng(job[0]), user_ids[job[1]],
-                                      video_ids[job[1]], update, _rows(drivers, job[1])),
-            zip(seeds, shards)))
+            lambda rows: self._respond(key, rows.start, user_ids[rows], video_ids[rows], update,
+                                       _rows(drivers, rows)),
+            shards))
         return Outcomes(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
                            for f in fields(Outcomes)})
 
@@ -105,13 +105,14 @@ class Behavior:
         edges = np.linspace(0, batch, n + 1).astype(int)
         return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
-    def _respond(self, rng: np.random.Generator, user_ids: np.ndarray,
+    def _respond(self, key: np.uint64, row0: int, user_ids: np.ndarray,
                  video_ids: np.ndarray, update: bool = True,
                  d: Drivers | None = None) -> Outcomes:
+        """One shard: users (B,) at batch rows row0.. answer pages (B, K) with `key`'s draws."""
         if d is None:
             d = self.page_drivers(user_ids, video_ids, with_truth=False)[0]
         s = self.state
-        out = respond(rng, d, self.world.users, user_ids, s.temper[user_ids],
+        out = respond(key, row0, d, self.world.users, user_ids, s.temper[user_ids],
                       s.session_videos[user_ids], self.cfg)
         if not update:
             return out

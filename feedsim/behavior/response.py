@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from feedsim.behavior import kernel
+from feedsim.behavior import draws, kernel
 from feedsim.behavior.affinity import Drivers
 from feedsim.behavior.kernel import kernel_params
 from feedsim.config.schema import BehaviorConfig
@@ -155,28 +155,26 @@ def _leave(u: np.ndarray, utility: np.ndarray, temper0: np.ndarray, watched0: np
     return leave_at, tempers[np.minimum(leave_at, k - 1), np.arange(leave_at.shape[0])]
 
 
-U_HOOK, U_SKIP, U_LEAVE = 0, 1, 2                 # rows of the page's block of uniforms
-U_ACTION = {name: 3 + i for i, name in enumerate(ACTIONS)}
-
-
-def respond(rng: np.random.Generator, d: Drivers, users, user_ids: np.ndarray,
+def respond(key: np.uint64, row0: int, d: Drivers, users, user_ids: np.ndarray,
             temper0: np.ndarray, watched0: np.ndarray, cfg: BehaviorConfig) -> Outcomes:
     """Sample outcomes for a batch of pages. temper0/watched0: (B,) session state so far.
 
-    All uniforms of a page come from one draw (a block of (3 + actions, B, K)) and one block
-    of normals; `behavior.kernel` picks how they become outcomes: the fused kernel
-    (feedsim/behavior/kernel.py, one compiled pass) or the numpy steps below. Both compute the
-    model that `truth` integrates.
+    The random numbers are counter-based (`draws`): a pure function of `key` (one per call)
+    and each user's batch row (`row0` + position), slot and use, so a shard of the batch
+    draws what the whole batch would. `behavior.kernel` picks how they become outcomes: the
+    fused kernel (feedsim/behavior/kernel.py, one compiled pass that draws only what viewed
+    slots use) or the numpy steps below (whole blocks of draws). Both compute the model that
+    `truth` integrates.
     """
-    shape = d.affinity.shape
-    u = rng.random((3 + len(ACTIONS),) + shape, dtype=np.float32)            # (8, B, K)
-    z = rng.standard_normal(shape, dtype=np.float32)                         # (B, K)
+    if d.affinity.shape[1] > draws.MAX_SLOTS:
+        raise ValueError(f"pages of {d.affinity.shape[1]} slots: the draws' counter allows "
+                         f"{draws.MAX_SLOTS}")
     if cfg.kernel == "fused" and kernel.AVAILABLE:
-        return _respond_fused(u, z, d, users, user_ids, temper0, watched0, cfg)
-    return _respond_steps(u, z, d, users, user_ids, temper0, watched0, cfg)
+        return _respond_fused(key, row0, d, users, user_ids, temper0, watched0, cfg)
+    return _respond_steps(key, row0, d, users, user_ids, temper0, watched0, cfg)
 
 
-def _respond_fused(u, z, d: Drivers, users, user_ids, temper0, watched0,
+def _respond_fused(key, row0, d: Drivers, users, user_ids, temper0, watched0,
                    cfg: BehaviorConfig) -> Outcomes:
     """respond() through the fused kernel: one pass over the page."""
     shape = d.affinity.shape
@@ -186,35 +184,40 @@ def _respond_fused(u, z, d: Drivers, users, user_ids, temper0, watched0,
     actions = np.empty((len(ACTIONS),) + shape, bool)                        # (5, B, K)
     left, temper = np.empty(shape[0], bool), np.empty(shape[0], np.float32)
     log_duration = np.log(d.duration_s / np.float32(9.6))
-    kernel.respond_pages(u, z, d.affinity, d.hook, d.satisfaction, d.worth, d.duration_s,
-                         log_duration, d.trend, d.followed, props, temper0.astype(np.float32, copy=False),
-                         watched0, np.take(users.patience, user_ids), kernel_params(cfg),
+    kernel.respond_pages(np.uint64(key), row0, *draws.NORMAL_TABLES,
+                         d.affinity, d.hook, d.satisfaction, d.worth, d.duration_s,
+                         log_duration, d.trend, d.followed, props,
+                         temper0.astype(np.float32, copy=False), watched0,
+                         np.take(users.patience, user_ids), kernel_params(cfg),
                          watch_s, viewed, actions, utility, left, temper)
     return Outcomes(watch_s=watch_s, viewed=viewed, utility=utility, left=left, temper=temper,
                     **dict(zip(ACTIONS, actions)))
 
 
-def _respond_steps(u, z, d: Drivers, users, user_ids, temper0, watched0,
+def _respond_steps(key, row0, d: Drivers, users, user_ids, temper0, watched0,
                    cfg: BehaviorConfig) -> Outcomes:
     """respond() as whole-array numpy steps, every Bernoulli decided in place."""
     shape = d.affinity.shape
-    ratio = _watch_ratio(u[U_HOOK], u[U_SKIP], z, d, cfg)                    # (B, K)
+    rows = np.arange(row0, row0 + shape[0])
+    u = draws.uniform_block(key, rows, shape[1], np.arange(draws.NORMAL))   # (8, B, K)
+    z = draws.normal_block(key, rows, shape[1])                              # (B, K)
+    ratio = _watch_ratio(u[draws.HOOK], u[draws.SKIP], z, d, cfg)            # (B, K)
     log_r = np.log(np.clip(ratio, 0.05, 3.0))
     logits = action_logits(d, user_propensities(users, user_ids), log_r, cfg)
-    draws = {name: bernoulli(u[U_ACTION[name]], logits[name])
-             for name in ("like", "comment", "share", "hate")}
+    acts = {name: bernoulli(u[draws.ACTION0 + i], logits[name])
+            for i, name in enumerate(ACTIONS) if name != "follow"}
     follow_logit = logits["follow"]
-    follow_logit += np.float32(cfg.follow_after_like) * draws["like"]
-    draws["follow"] = bernoulli(u[U_ACTION["follow"]], follow_logit)
-    draws["follow"] &= ~d.followed
-    utility = utility_of(ratio, d, draws["hate"])
-    leave_at, temper = _leave(u[U_LEAVE].T, utility, temper0, watched0,
+    follow_logit += np.float32(cfg.follow_after_like) * acts["like"]
+    acts["follow"] = bernoulli(u[draws.ACTION0 + ACTIONS.index("follow")], follow_logit)
+    acts["follow"] &= ~d.followed
+    utility = utility_of(ratio, d, acts["hate"])
+    leave_at, temper = _leave(u[draws.LEAVE].T, utility, temper0, watched0,
                               np.take(users.patience, user_ids), cfg)
     viewed = np.arange(shape[1])[None, :] <= leave_at[:, None]               # (B, K)
     ratio *= d.duration_s
     ratio *= viewed
     utility *= viewed
     for name in ACTIONS:
-        draws[name] &= viewed
+        acts[name] &= viewed
     return Outcomes(watch_s=ratio, viewed=viewed, utility=utility, left=leave_at < shape[1],
-                    temper=temper, **draws)
+                    temper=temper, **acts)
