@@ -221,3 +221,23 @@ def test_respond_with_given_drivers_matches_its_own(monkeypatch, shards):
     assert np.array_equal(beh.state.exposure_raw, twin.state.exposure_raw)
     assert np.array_equal(beh.state.temper, twin.state.temper)
     assert own.viewed.sum() > 300                              # the pages were watched
+
+
+@pytest.mark.parametrize("kernel", ["fused", "numpy"])
+def test_a_page_leaves_its_views_utility_and_temper_in_the_state(kernel):
+    world, beh, cfg = make(2, "world.n_users=400", f"behavior.kernel={kernel}")
+    rng = np.random.default_rng(6)
+    users = rng.choice(world.users.n, 300, replace=False)
+    beh.start_sessions(users)
+    first = beh.respond(users, rng.integers(0, world.videos.n, (300, 6)))
+    second = beh.respond(users, rng.integers(0, world.videos.n, (300, 6)))
+    views = first.viewed.sum(axis=1) + second.viewed.sum(axis=1)
+    s = beh.state
+    assert np.array_equal(s.day_views[users], views)
+    assert np.array_equal(s.session_videos[users], views)
+    np.testing.assert_allclose(s.day_utility[users],
+                               first.utility.sum(axis=1) + second.utility.sum(axis=1), rtol=1e-5)
+    assert np.array_equal(s.temper[users], second.temper)
+    others = np.setdiff1d(np.arange(world.users.n), users)
+    assert (s.day_views[others] == 0).all() and (s.exposure_raw[others] == 0).all()
+    assert (s.exposure_scale[users] < 1.0).all()                 # views decay the old exposure

@@ -45,7 +45,7 @@ def test_dpp_rows_compiled_and_python_agree():
 
 
 def test_follow_and_exposure_loops_compiled_and_python_agree():
-    from feedsim.behavior.state import scatter_views
+    from feedsim.behavior.state import record_rows
     from feedsim.world.follows import FollowGraph, _contains_pairs
     rng = np.random.default_rng(2)
     graph = FollowGraph(50, 20, rng.integers(0, 50, 300), rng.integers(0, 20, 300))
@@ -53,8 +53,16 @@ def test_follow_and_exposure_loops_compiled_and_python_agree():
     compiled, python = both(_contains_pairs, users, creators, graph._blocks, graph._word,
                             graph._mask, graph.keys, graph.n_creators, np.zeros(400, bool))
     assert np.array_equal(compiled[-1], python[-1]) and compiled[-1].any()
-    cells = rng.integers(0, 40, (5, 8))
+    users = np.array([3, 0, 7, 5, 1])
+    cells = users[:, None] * 10 + rng.integers(0, 10, (5, 8))         # (5, 2K) in own rows
     viewed = rng.random((5, 4)) < 0.7
-    compiled, python = both(scatter_views, np.zeros(40, np.float32), cells, viewed,
-                            rng.random(5).astype(np.float32))
-    assert np.array_equal(compiled[0], python[0]) and compiled[0].sum() > 0
+    scale = np.ones(8)
+    scale[7] = 1e-13                                                  # folds into the row
+    raw = rng.random((8, 10)).astype(np.float32)
+    compiled, python = both(record_rows, users, cells, viewed, 0.9 ** np.arange(5), raw, scale,
+                            np.zeros(8, np.int32), rng.random((5, 4)).astype(np.float32),
+                            rng.random(5).astype(np.float32), np.zeros(8, np.float32),
+                            np.zeros(8), np.zeros(8, np.int64))
+    for got, want in zip(compiled[4:], python[4:]):
+        assert np.array_equal(got, want)
+    assert compiled[5][7] == 1.0 and compiled[6].sum() == viewed.sum()

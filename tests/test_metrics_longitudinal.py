@@ -83,7 +83,8 @@ def test_a_run_records_the_new_metrics(tiny_logged_sim):
     names = set(frame.metric)
     assert {f"trend_capture_q{q}" for q in (1, 2, 3, 4)} <= names
     bubble = frame[frame.metric == "filter_bubble"]
-    assert sorted(bubble.day) == [1, 2] and bubble.value.between(-1, 1).all()
+    assert sorted(bubble.day) == [1, 2] and (bubble.value <= 1).all()    # < 0: widening
+    assert np.isfinite(bubble.value).all()
 
 
 def test_a_non_positive_milestone_names_its_key():

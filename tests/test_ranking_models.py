@@ -17,8 +17,11 @@ def fitted(sim, *overrides):
 @pytest.mark.parametrize("model", ["single_task", "shared_bottom", "mmoe", "ple"])
 def test_model_beats_a_constant_predictor(tiny_logged_sim, model):
     _, m = fitted(tiny_logged_sim, f"ranking={model}")
-    for task in ("long_view", "like", "skip"):                 # frequent enough on a tiny world
+    for task in ("long_view", "skip"):                         # frequent on a tiny world
         assert m[f"offline/{task}/auc"] > 0.6, (task, m[f"offline/{task}/auc"])
+    # about 110 likes on the validation day: AUC's standard error (Hanley-McNeil) is 0.03
+    # there, the four models score 0.59-0.61, so chance (0.5) is refused at 2 SE
+    assert m["offline/like/auc"] > 0.56, m["offline/like/auc"]
     assert m["offline/long_view/ne"] < 1.0 and m["offline/skip/ne"] < 1.0
     assert m["offline/watch/xauc"] > 0.55
 

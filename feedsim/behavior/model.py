@@ -116,12 +116,8 @@ class Behavior:
                       s.session_videos[user_ids], self.cfg)
         if not update:
             return out
-        n_viewed = out.viewed.sum(axis=1)                                    # (B,)
         s.record_views(user_ids, d.topic, d.creator, out.viewed, self.cfg.boredom_decay,
-                       d.cells, n_viewed)
-        s.temper[user_ids] = out.temper
-        s.day_utility[user_ids] += out.utility.sum(axis=1)
-        s.day_views[user_ids] += n_viewed
+                       d.cells, out.utility, out.temper)
         rows = np.broadcast_to(user_ids[:, None], video_ids.shape)
         self.world.follows.add(rows[out.follow], d.creator[out.follow])
         return out

@@ -28,16 +28,49 @@ def flat_index(user_ids: np.ndarray, shape: tuple[int, int], cols: np.ndarray) -
     return (np.asarray(user_ids, dtype=np.intp) * shape[1])[:, None] + cols
 
 
+FOLD_BELOW = 1e-12             # a lazy decay scale this small is folded into the raw row
+
+
 @njit
-def scatter_views(flat, cells, viewed, unit):
-    """flat[cells[b, j]] += unit[b] at every viewed slot, topics then creator buckets, in
-    order (np.add.at's result). flat (U x (T + H),) float32, cells (B, 2K), viewed (B, K)."""
+def record_rows(user_ids, cells, viewed, powers, raw, scale, session_videos,
+                utility, temper_after, temper, day_utility, day_views):
+    """A page's views into the users' state, row by row: the lazy decay of the user's
+    exposure by powers[views], then +1 (in today's units) at every viewed slot's topic and
+    creator bucket, in slot order (np.add.at's result), and the session's video count.
+    With outcome rows (utility (B, K), temper_after (B,); zero rows to skip), also the
+    session temper and the day's utility and views.
+
+    user_ids (B,), cells (B, 2K) flat exposure cells (topics, then buckets), viewed (B, K);
+    raw (U, T + H) float32, scale (U,) float64 and the rest (U,) are updated in place.
+    """
+    flat = raw.reshape(-1)
     k = viewed.shape[1]
-    for b in range(viewed.shape[0]):
+    with_outcome = utility.shape[0] > 0
+    for b in range(user_ids.shape[0]):
+        u = user_ids[b]
+        n = 0
+        for j in range(k):
+            n += viewed[b, j]
+        user_scale = scale[u] * powers[n]
+        if user_scale < FOLD_BELOW:                 # fold the scale into the row, rarely
+            fold = np.float32(user_scale)
+            for c in range(raw.shape[1]):
+                raw[u, c] *= fold
+            user_scale = 1.0
+        scale[u] = user_scale
+        unit = np.float32(1.0 / user_scale)
         for half in range(2):
             for j in range(k):
                 if viewed[b, j]:
-                    flat[cells[b, half * k + j]] += unit[b]
+                    flat[cells[b, half * k + j]] += unit
+        session_videos[u] += n
+        if with_outcome:
+            total = np.float32(0.0)
+            for j in range(k):
+                total += utility[b, j]
+            temper[u] = temper_after[b]
+            day_utility[u] += total
+            day_views[u] += n
 
 
 @dataclass
@@ -135,7 +168,7 @@ class UserState:
         """Set users' decay scale (B,); fold it into their raw row when it gets tiny.
         Returns the scale in force afterwards (1 where folded). (B,) float64"""
         self.exposure_scale[user_ids] = scale
-        is_tiny = scale < 1e-12
+        is_tiny = scale < FOLD_BELOW
         if is_tiny.any():                               # fold the scale back in, rarely
             tiny = user_ids[is_tiny]
             self.exposure_raw[tiny] *= scale[is_tiny][:, None].astype(np.float32)
@@ -145,20 +178,21 @@ class UserState:
 
     def record_views(self, user_ids: np.ndarray, topics: np.ndarray, creators: np.ndarray,
                      viewed: np.ndarray, decay: float, cells: np.ndarray | None = None,
-                     n_viewed: np.ndarray | None = None) -> None:
+                     utility: np.ndarray | None = None,
+                     temper_after: np.ndarray | None = None) -> None:
         """Update boredom and satiation after a page. topics/creators/viewed: (B, K).
 
-        Every viewed slot adds 1 (in today's units) at its topic and its creator's bucket;
-        The scatter adds repeats of a column within a page exactly, in slot order (as
-        `np.add.at` would). `cells`: the page's `page_cells`, and `n_viewed` (B,) the viewed
-        slots per row, when the caller has them already.
+        Every viewed slot adds 1 (in today's units) at its topic and its creator's bucket,
+        after the user's exposure decays once per view; repeats of a column within a page
+        add exactly, in slot order. `cells`: the page's `page_cells`, when the caller has
+        them. With the page's `utility` (B, K) and `temper_after` (B,), the session temper
+        and the day's utility and views update in the same pass (`record_rows`).
         """
-        if n_viewed is None:
-            n_viewed = viewed.sum(axis=1)                                # (B,)
-        powers = decay ** np.arange(viewed.shape[1] + 1, dtype=np.float64)    # (K + 1,)
-        scale = self._rescale(user_ids, self.exposure_scale[user_ids] * powers[n_viewed])
-        unit = (1.0 / scale).astype(np.float32)                          # (B,) raw per view
         if cells is None:
             cells = self.page_cells(user_ids, topics, creators)          # (B, 2K)
-        scatter_views(self.exposure_raw.reshape(-1), cells, viewed, unit)
-        self.session_videos[user_ids] += n_viewed.astype(np.int32)
+        if utility is None:                                              # no outcome rows
+            utility, temper_after = np.empty((0, 1), np.float32), np.empty(0, np.float32)
+        powers = decay ** np.arange(viewed.shape[1] + 1, dtype=np.float64)    # (K + 1,)
+        record_rows(np.asarray(user_ids, dtype=np.intp), cells, viewed, powers,
+                    self.exposure_raw, self.exposure_scale, self.session_videos, utility,
+                    temper_after, self.temper, self.day_utility, self.day_views)

@@ -13,7 +13,8 @@ the feed span days, so the run keeps one `Longitudinal` tracker (pickled with th
   ago that reached it within their first MILESTONE_WINDOW_DAYS days.
 - **Filter bubble.** `filter_bubble` = 1 - mean over today's users of H(today) / H(first day),
   the entropy of the true topics a user consumed today over that of their first active day of
-  the run (users whose first day was earlier and had H > 0). 0: no narrowing; 1: one topic left.
+  the run (users whose first day was earlier and had H > 0). 0: no narrowing; 1: one topic left;
+  below 0 (unbounded): users consume more topics than on their first day.
   It reads the world's latent main topic of each video: a sandbox metric, not a platform one.
 """
 from __future__ import annotations
