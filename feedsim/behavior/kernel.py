@@ -34,10 +34,20 @@ def kernel_params(cfg) -> np.ndarray:
 LOG_MIN_RATIO, LOG_MAX_RATIO = np.float32(np.log(0.05)), np.float32(np.log(3.0))  # log_r clip
 
 
+SURE_LOGIT = np.float32(3.0)                     # beyond +-3 most draws need no exp:
+SURE_MARGIN = np.float32(np.exp(-3.0))           # sigmoid(-x) < exp(-x) < exp(-3) for x > 3
+
+
 @njit
 def _bernoulli(u, logit):
     """u < sigmoid(logit), as u x (1 + exp(-logit)) < 1 (the numpy steps' test); an exp
-    that overflows to inf is a probability of 0, never drawn."""
+    that overflows to inf is a probability of 0, never drawn. Far from the threshold the
+    answer is known without the exp (the rare actions' logits sit near -4 or below): the
+    margins there are far wider than float32's rounding, so the decision is the same."""
+    if logit < -SURE_LOGIT and u >= SURE_MARGIN:
+        return False
+    if logit > SURE_LOGIT and u < np.float32(1.0) - SURE_MARGIN:
+        return True
     return u * (np.float32(1.0) + np.exp(-logit)) < np.float32(1.0)
 
 
@@ -83,18 +93,22 @@ def respond_pages(key, row0, normal_central, normal_tail,
             else:
                 ratio = min(uniform(key, row, k, SKIP) * f32(0.28) + f32(0.02), p[6])
                 log_r = np.log(min(max(ratio, f32(0.05)), f32(3.0)))
-            like = _bernoulli(uniform(key, row, k, ACTION0 + 0), log_r * f32(0.6) + (props[0, b] + p[7])
+            like = _bernoulli(uniform(key, row, k, ACTION0 + 0),
+                              log_r * f32(0.6) + (props[0, b] + p[7])
                               + f32(0.5) * a_ + f32(0.5) * sat)
-            comment = _bernoulli(uniform(key, row, k, ACTION0 + 1), log_r * f32(0.8) + (props[1, b] + p[8])
+            comment = _bernoulli(uniform(key, row, k, ACTION0 + 1),
+                                 log_r * f32(0.8) + (props[1, b] + p[8])
                                  + f32(0.3) * a_ + f32(0.4) * abs(sat))
-            share = _bernoulli(uniform(key, row, k, ACTION0 + 2), log_r * f32(0.9) + (props[2, b] + p[9])
+            share = _bernoulli(uniform(key, row, k, ACTION0 + 2),
+                               log_r * f32(0.9) + (props[2, b] + p[9])
                                + f32(0.4) * a_ + f32(0.6) * sat + f32(0.8) * trend[b, k])
             follow_logit = log_r * f32(0.6) + (props[3, b] + p[10]) + f32(0.4) * a_
             if like:
                 follow_logit += p[12]
-            follow = _bernoulli(uniform(key, row, k, ACTION0 + 3), follow_logit) and not followed[b, k]
-            hate = _bernoulli(uniform(key, row, k, ACTION0 + 4), (props[4, b] + p[11]) - f32(0.6) * a_
-                              - f32(0.6) * sat)
+            follow = (_bernoulli(uniform(key, row, k, ACTION0 + 3), follow_logit)
+                      and not followed[b, k])
+            hate = _bernoulli(uniform(key, row, k, ACTION0 + 4),
+                              (props[4, b] + p[11]) - f32(0.6) * a_ - f32(0.6) * sat)
             util = min(ratio, f32(1.0)) * (worth[b, k] + f32(0.5)) + f32(0.3) * a_ - f32(0.25)
             if hate:
                 util -= f32(1.0)
