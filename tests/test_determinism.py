@@ -49,3 +49,17 @@ def test_threaded_behaviour_is_reproducible():
         outs.append(behavior.respond(np.arange(12000), pages))
     assert np.array_equal(outs[0].watch_s, outs[1].watch_s)
     assert np.array_equal(outs[0].like, outs[1].like)
+
+
+def test_a_run_does_not_depend_on_the_behaviour_thread_count(tmp_path, monkeypatch):
+    """Counter-based draws: the same logs whether the behaviour answers in 1 or 3 shards."""
+    import feedsim.behavior.model as model
+
+    monkeypatch.setattr(model, "MIN_SHARD", 32)           # the tiny world's batches shard too
+    logs = []
+    for threads in (1, 3):
+        cfg = tiny_config("loop.days=2", "policy=popular", "loop.report=false",
+                          f"behavior.threads={threads}")
+        run(cfg, tmp_path / str(threads))
+        logs.append(log_bytes(tmp_path / str(threads)))
+    assert len(logs[0]) == 2 and logs[0] == logs[1]

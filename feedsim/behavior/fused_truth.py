@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from feedsim.behavior.kernel import kernel_params
+from feedsim.behavior.kernel import ACTION_WEIGHTS, action_logit, kernel_params
 from feedsim.jit import njit
 
 FIELDS = ("watch_s", "p_hook", "like", "comment", "share", "follow", "hate", "utility",
@@ -24,8 +24,10 @@ FIELDS = ("watch_s", "p_hook", "like", "comment", "share", "follow", "hate", "ut
 SKIP_MEAN = np.float32(0.16)            # the skip branch's ratio: the middle of SKIP_RATIO
 
 
-ALPHA = np.array([0.6, 0.8, 0.9, 0.6], dtype=np.float32)   # log_r's weight: like comment
-#                                                          share follow (action_logits)
+W = ACTION_WEIGHTS                      # (actions, terms): like comment share follow hate
+ALPHA = ACTION_WEIGHTS[:4, 0].copy()    # log_r's weight in the first four actions' logits
+if ACTION_WEIGHTS[4, 0] != 0.0:         # p_hate below is taken once, not per node
+    raise ValueError("fused_truth: hate's logit must not depend on the watch ratio")
 LOG_SKIP = np.float32(np.log(0.16))
 LOG_MIN_RATIO, LOG_MAX_RATIO = np.float32(np.log(0.05)), np.float32(np.log(3.0))
 
@@ -48,11 +50,12 @@ def _expected_one(a, sat, hook, worth, duration_s, trend, followed, props, b, no
     f32, one = np.float32, np.float32(1.0)
     mu = p[2] + p[3] * a + f32(0.15) * sat - p[4] * np.log(duration_s / f32(9.6))
     p_hook = one / (one + np.exp(-(p[0] + p[1] * hook + f32(0.8) * a)))
-    p_hate = one / (one + np.exp(-((props[4, b] + p[11]) - f32(0.6) * a - f32(0.6) * sat)))
-    c_like = (props[0, b] + p[7]) + f32(0.5) * a + f32(0.5) * sat
-    c_comment = (props[1, b] + p[8]) + f32(0.3) * a + f32(0.4) * abs(sat)
-    c_share = (props[2, b] + p[9]) + f32(0.4) * a + f32(0.6) * sat + f32(0.8) * trend
-    c_follow = (props[3, b] + p[10]) + f32(0.4) * a
+    zero = f32(0.0)                     # c: an action's logit less its log_r term
+    p_hate = one / (one + np.exp(-action_logit(W[4], props[4, b] + p[11], zero, a, sat, trend)))
+    c_like = action_logit(W[0], props[0, b] + p[7], zero, a, sat, trend)
+    c_comment = action_logit(W[1], props[1, b] + p[8], zero, a, sat, trend)
+    c_share = action_logit(W[2], props[2, b] + p[9], zero, a, sat, trend)
+    c_follow = action_logit(W[3], props[3, b] + p[10], zero, a, sat, trend)
     mu_like, mu_comment = _odds(c_like, ALPHA[0], mu), _odds(c_comment, ALPHA[1], mu)
     mu_share, mu_follow = _odds(c_share, ALPHA[2], mu), _odds(c_follow, ALPHA[3], mu)
     exp_mu = np.exp(mu)

@@ -26,6 +26,20 @@ PARAMS = ("hook_bias", "hook_weight", "watch_ratio_mu", "watch_ratio_affinity",
           "leave_fatigue", "leave_temper")
 
 
+ACTIONS = ("like", "comment", "share", "follow", "hate")
+ACTION_TERMS = ("log_ratio", "affinity", "satisfaction", "abs_satisfaction", "trend")
+# An action's logit is bias + the user's propensity + these weights x its terms (and a follow
+# gains follow_after_like after a like). The numpy steps, this kernel and the ground truth
+# all read this one table; hate does not depend on the watch ratio.
+ACTION_WEIGHTS = np.array([
+    [0.6, 0.5, 0.5, 0.0, 0.0],          # like
+    [0.8, 0.3, 0.0, 0.4, 0.0],          # comment
+    [0.9, 0.4, 0.6, 0.0, 0.8],          # share
+    [0.6, 0.4, 0.0, 0.0, 0.0],          # follow
+    [0.0, -0.6, -0.6, 0.0, 0.0],        # hate
+], dtype=np.float32)                    # (actions, terms)
+
+
 def kernel_params(cfg) -> np.ndarray:
     """The behaviour config's response parameters, float32 in PARAMS order. (P,)"""
     return np.array([getattr(cfg, name) for name in PARAMS], dtype=np.float32)
@@ -52,9 +66,16 @@ def _bernoulli(u, logit):
 
 
 @njit
+def action_logit(w, base, log_r, a, sat, trend):
+    """base + w . (log_r, a, sat, |sat|, trend) in float32, in the numpy steps' order
+    (a zero weight adds an exact zero). w: one row of ACTION_WEIGHTS."""
+    return (log_r * w[0] + base + w[1] * a + w[2] * sat + w[3] * abs(sat) + w[4] * trend)
+
+
+@njit
 def respond_pages(key, row0, normal_central, normal_tail,
                   affinity, hook, satisfaction, worth, duration_s, log_duration, trend, followed,
-                  props, temper0, watched0, patience, p,
+                  props, temper0, watched0, patience, p, w,
                   watch_s, viewed, actions, utility, left, temper_out):
     """Outcomes of pages (B, K) into the output arrays, one user's page after another.
 
@@ -62,7 +83,7 @@ def respond_pages(key, row0, normal_central, normal_tail,
     draws' counter, so a shard draws what the whole batch would); normal_central,
     normal_tail: draws.NORMAL_TABLES; drivers (B, K), log_duration = log(duration_s / 9.6);
     props (5, B) action propensities;
-    temper0, watched0, patience (B,); p (P,) kernel_params.
+    temper0, watched0, patience (B,); p (P,) kernel_params; w: ACTION_WEIGHTS.
     Out: watch_s, utility (B, K) float32; viewed (B, K) bool; actions (5, B, K) bool;
     left (B,) bool; temper_out (B,) float32.
     """
@@ -93,22 +114,20 @@ def respond_pages(key, row0, normal_central, normal_tail,
             else:
                 ratio = min(uniform(key, row, k, SKIP) * f32(0.28) + f32(0.02), p[6])
                 log_r = np.log(min(max(ratio, f32(0.05)), f32(3.0)))
-            like = _bernoulli(uniform(key, row, k, ACTION0 + 0),
-                              log_r * f32(0.6) + (props[0, b] + p[7])
-                              + f32(0.5) * a_ + f32(0.5) * sat)
-            comment = _bernoulli(uniform(key, row, k, ACTION0 + 1),
-                                 log_r * f32(0.8) + (props[1, b] + p[8])
-                                 + f32(0.3) * a_ + f32(0.4) * abs(sat))
-            share = _bernoulli(uniform(key, row, k, ACTION0 + 2),
-                               log_r * f32(0.9) + (props[2, b] + p[9])
-                               + f32(0.4) * a_ + f32(0.6) * sat + f32(0.8) * trend[b, k])
-            follow_logit = log_r * f32(0.6) + (props[3, b] + p[10]) + f32(0.4) * a_
+            trend_ = trend[b, k]
+            like = _bernoulli(uniform(key, row, k, ACTION0 + 0), action_logit(
+                w[0], props[0, b] + p[7], log_r, a_, sat, trend_))
+            comment = _bernoulli(uniform(key, row, k, ACTION0 + 1), action_logit(
+                w[1], props[1, b] + p[8], log_r, a_, sat, trend_))
+            share = _bernoulli(uniform(key, row, k, ACTION0 + 2), action_logit(
+                w[2], props[2, b] + p[9], log_r, a_, sat, trend_))
+            follow_logit = action_logit(w[3], props[3, b] + p[10], log_r, a_, sat, trend_)
             if like:
                 follow_logit += p[12]
             follow = (_bernoulli(uniform(key, row, k, ACTION0 + 3), follow_logit)
                       and not followed[b, k])
-            hate = _bernoulli(uniform(key, row, k, ACTION0 + 4),
-                              (props[4, b] + p[11]) - f32(0.6) * a_ - f32(0.6) * sat)
+            hate = _bernoulli(uniform(key, row, k, ACTION0 + 4), action_logit(
+                w[4], props[4, b] + p[11], log_r, a_, sat, trend_))
             util = min(ratio, f32(1.0)) * (worth[b, k] + f32(0.5)) + f32(0.3) * a_ - f32(0.25)
             if hate:
                 util -= f32(1.0)

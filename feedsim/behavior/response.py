@@ -21,13 +21,12 @@ import numpy as np
 
 from feedsim.behavior import draws, kernel
 from feedsim.behavior.affinity import Drivers
-from feedsim.behavior.kernel import kernel_params
+from feedsim.behavior.kernel import ACTION_WEIGHTS, ACTIONS, kernel_params
 from feedsim.config.schema import BehaviorConfig
 
 TEMPER_DECAY = 0.85            # the temper is an exponential moving average of utility
 TEMPER_GAIN = 1.0 - TEMPER_DECAY
 SKIP_RATIO = (0.02, 0.3)
-ACTIONS = ("like", "comment", "share", "follow", "hate")
 
 
 @dataclass(frozen=True)
@@ -62,23 +61,19 @@ def log_ratio_mean(d: Drivers, cfg: BehaviorConfig) -> np.ndarray:
 def action_logits(d: Drivers, props: dict, log_r: np.ndarray, cfg: BehaviorConfig) -> dict:
     """Log-odds of each explicit action given the (clipped) log watch ratio. (B, K) each.
 
-    Each logit is one array accumulated in place through a shared scratch buffer.
+    Bias + propensity + kernel.ACTION_WEIGHTS x (log_r, affinity, satisfaction,
+    |satisfaction|, trend), each logit one array accumulated in place through a shared
+    scratch buffer (zero weights are skipped: adding them would add exact zeros).
     """
-    a, sat = d.affinity, d.satisfaction
+    terms = (d.affinity, d.satisfaction, np.abs(d.satisfaction), d.trend)
     scratch = np.empty_like(log_r)
-    terms = {
-        "like": (cfg.like_bias, 0.6, [(0.5, a), (0.5, sat)]),
-        "comment": (cfg.comment_bias, 0.8, [(0.3, a), (0.4, np.abs(sat))]),
-        "share": (cfg.share_bias, 0.9, [(0.4, a), (0.6, sat), (0.8, d.trend)]),
-        "follow": (cfg.follow_bias, 0.6, [(0.4, a)]),
-        "hate": (cfg.hate_bias, 0.0, [(-0.6, a), (-0.6, sat)]),
-    }
     out = {}
-    for name, (bias, per_log_r, linear) in terms.items():
-        logit = np.multiply(log_r, per_log_r)
-        logit += props[name] + bias
-        for coef, x in linear:
-            logit += np.multiply(x, coef, out=scratch)
+    for name, weights in zip(ACTIONS, ACTION_WEIGHTS):
+        logit = np.multiply(log_r, weights[0])
+        logit += props[name] + getattr(cfg, f"{name}_bias")
+        for weight, x in zip(weights[1:], terms):
+            if weight != 0.0:
+                logit += np.multiply(x, weight, out=scratch)
         out[name] = logit
     return out
 
@@ -188,7 +183,7 @@ def _respond_fused(key, row0, d: Drivers, users, user_ids, temper0, watched0,
                          d.affinity, d.hook, d.satisfaction, d.worth, d.duration_s,
                          log_duration, d.trend, d.followed, props,
                          temper0.astype(np.float32, copy=False), watched0,
-                         np.take(users.patience, user_ids), kernel_params(cfg),
+                         np.take(users.patience, user_ids), kernel_params(cfg), ACTION_WEIGHTS,
                          watch_s, viewed, actions, utility, left, temper)
     return Outcomes(watch_s=watch_s, viewed=viewed, utility=utility, left=left, temper=temper,
                     **dict(zip(ACTIONS, actions)))
