@@ -138,7 +138,7 @@ def normal_block(key, rows: np.ndarray, n_slots: int) -> np.ndarray:
     p = ((bits >> np.uint64(40)).astype(np.float64) + 0.5) * (1.0 / (1 << 24))
     z = _interpolate_block(central, p * NORMAL_BINS)
     for side, in_tail in ((1.0, p < TAIL), (-1.0, p > 1.0 - TAIL)):
-        q = np.where(side > 0, p[in_tail], 1.0 - p[in_tail])
+        q = p[in_tail] if side > 0 else 1.0 - p[in_tail]
         t = np.sqrt(-2.0 * np.log(q))
         x = (t - TAIL_T[0]) * (TAIL_BINS / (TAIL_T[1] - TAIL_T[0]))
         z[in_tail] = side * (_interpolate_block(tail, x) - t)

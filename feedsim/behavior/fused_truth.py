@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from feedsim.behavior.kernel import ACTION_WEIGHTS, action_logit, kernel_params
+from feedsim.behavior.kernel import (ACTION_WEIGHTS, LOG_MAX_RATIO, LOG_MIN_RATIO, action_logit,
+                                     kernel_params)
 from feedsim.jit import njit
 
 FIELDS = ("watch_s", "p_hook", "like", "comment", "share", "follow", "hate", "utility",
@@ -29,7 +30,6 @@ ALPHA = ACTION_WEIGHTS[:4, 0].copy()    # log_r's weight in the first four actio
 if ACTION_WEIGHTS[4, 0] != 0.0:         # p_hate below is taken once, not per node
     raise ValueError("fused_truth: hate's logit must not depend on the watch ratio")
 LOG_SKIP = np.float32(np.log(0.16))
-LOG_MIN_RATIO, LOG_MAX_RATIO = np.float32(np.log(0.05)), np.float32(np.log(3.0))
 
 
 @njit
