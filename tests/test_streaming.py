@@ -148,3 +148,21 @@ def test_inactive_ids_expire():
 def test_bad_streaming_config_names_the_key(override, key):
     with pytest.raises(Exception, match=key):
         tiny_config(override)
+
+
+def test_scores_after_an_update_use_the_updated_weights(tiny_logged_sim):
+    """The ranker's per-day item table (ranking/item_cache.py) is dropped by every update, so
+    cached scoring matches scoring from scratch with the updated weights."""
+    ranker, updater, day_log = _setup(tiny_logged_sim)
+    ctx = updater.ctx
+    users = np.arange(6)
+    cand = np.arange(6 * 8).reshape(6, 8)
+    args = (users, cand, np.zeros(6), np.zeros(6), 2, ctx.counters.recent)
+    updater.ready(2)
+    before = ranker.score(*args).score
+    _stream(updater, day_log)
+    assert updater.stats["updates"] > 0 and ranker.item_cache.table is None
+    after = ranker.score(*args).score
+    ranker.item_cache.max_bytes = 0                              # the uncached path
+    np.testing.assert_allclose(after, ranker.score(*args).score, rtol=2e-5, atol=1e-6)
+    assert not np.allclose(before, after)

@@ -47,6 +47,7 @@ def prepare(cfg: RankingConfig, view, log, daily_decay: float, device: str,
     train = train.rows(torch.nonzero(~bad_rows(train)).flatten())          # same rows on every rank
     ranker.model = build_model(cfg.model, ranker._spec(), torch.Generator().manual_seed(seed))
     ranker.model.init_output_bias(ranker._base_logits(train.targets))
+    ranker.item_cache.invalidate()
     ranker.model.to(device)
     return ranker, train, val
 

@@ -114,6 +114,8 @@ class RankingConfig:
     candidates: int = 200            # per request, for the `ranked` policy
     counter_freshness: str = "live"  # video counters at serving: live | daily (a batch
     #                                  pipeline's snapshot of the day's start)
+    item_cache_mb: float = 1024.0    # CPU serving: cap of the per-video item table of the
+    #                                  first layers (ranking/item_cache.py); 0 = off
     train: TrainConfig = field(default_factory=TrainConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     streaming: StreamingConfig = field(default_factory=StreamingConfig)
@@ -137,6 +139,8 @@ class RankingConfig:
                  "train", "positive days, batch_size and epochs", self.train)
         _require(math.isfinite(self.train.lr) and self.train.lr > 0, "train.lr", "> 0",
                  self.train.lr)
+        _require(math.isfinite(self.item_cache_mb) and self.item_cache_mb >= 0, "item_cache_mb",
+                 "a size in MiB >= 0 (0 = off)", self.item_cache_mb)
         for key in ("max_rows", "max_val_rows"):
             _require(getattr(self.train, key) >= 0, f"train.{key}", ">= 0 (0 = no cap)",
                      getattr(self.train, key))

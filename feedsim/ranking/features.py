@@ -106,8 +106,8 @@ class FeatureEncoder:
 
     def categorical(self, r: RowInputs) -> np.ndarray:
         """(N, F) int64 indices into the shared table."""
-        request = self._categorical(r, self._request_columns(r), REQUEST_FIELD_NAMES)
-        candidate = self._categorical(r, self._candidate_columns(r), CANDIDATE_FIELD_NAMES)
+        request = self._categorical(self._request_columns(r), REQUEST_FIELD_NAMES)
+        candidate = self.item_categorical(r.video, r.day)
         return np.concatenate([request, candidate], axis=1)
 
     def _request_columns(self, r: RowInputs) -> dict[str, np.ndarray]:
@@ -117,8 +117,13 @@ class FeatureEncoder:
                 "device": view.user_device[r.user], "hour": r.hour,
                 "depth": _bucket(r.session_index, np.array([1, 3, 6, 12, 25, 50, 100]))}
 
-    def _candidate_columns(self, r: RowInputs) -> dict[str, np.ndarray]:
-        v, view = r.video, self.view
+    def item_categorical(self, video: np.ndarray, day: np.ndarray | int) -> np.ndarray:
+        """(N, 8) candidate-field indices of videos served on `day`: the same for every
+        request of that day, so a ranker may compute their part once (ranking/item_cache.py)."""
+        return self._categorical(self._candidate_columns(video, day), CANDIDATE_FIELD_NAMES)
+
+    def _candidate_columns(self, v: np.ndarray, day: np.ndarray | int) -> dict[str, np.ndarray]:
+        view = self.view
         n_vid = self.sizes["video"] - 1
         tags = view.videos.tags[v].astype(np.int64)
         return {
@@ -128,11 +133,10 @@ class FeatureEncoder:
             "tag1": np.where(tags[:, 1] >= 0, tags[:, 1], view.n_tags),
             "video_language": view.videos.language[v],
             "duration": _bucket(view.videos.duration_s[v], np.geomspace(3, 200, 11)),
-            "age": r.day - view.videos.upload_day[v],
+            "age": day - view.videos.upload_day[v],
         }
 
-    def _categorical(self, r: RowInputs, cols: dict[str, np.ndarray],
-                     fields: tuple[str, ...]) -> np.ndarray:
+    def _categorical(self, cols: dict[str, np.ndarray], fields: tuple[str, ...]) -> np.ndarray:
         cat = np.stack([np.clip(np.asarray(cols[f], np.int64), 0, self.sizes[f] - 1)
                         for f in fields], axis=1)
         return cat + self.offsets[[FIELDS.index(f) for f in fields]]    # (N, len(fields))
@@ -178,14 +182,19 @@ class FeatureEncoder:
         per request and repeated: the same arrays, C times cheaper for those columns."""
         if per_request <= 1 or self.mean is None:
             return self.categorical(r), self.dense(r)
+        request_cat, dense = self.encode_requests(r, per_request)
+        cat = np.concatenate([np.repeat(request_cat, per_request, axis=0),
+                              self.item_categorical(r.video, r.day)], axis=1)
+        return cat, dense
+
+    def encode_requests(self, r: RowInputs, per_request: int) -> tuple[np.ndarray, np.ndarray]:
+        """(request fields (B, 6) of one row per request, dense (B*C, 32)) of rows in blocks
+        of C = `per_request` candidates: encode() without the candidate fields, for a ranker
+        that looks their part up (ranking/item_cache.py)."""
         first = r.take(slice(None, None, per_request))                   # one row per request
-        cat = np.concatenate([
-            np.repeat(self._categorical(first, self._request_columns(first), REQUEST_FIELD_NAMES),
-                      per_request, axis=0),
-            self._categorical(r, self._candidate_columns(r), CANDIDATE_FIELD_NAMES)], axis=1)
         request = self._standardise(self._user_dense(first).astype(np.float32),
                                     slice(None, REQUEST_DENSE))
         candidate = self._standardise(self._candidate_dense(r).astype(np.float32),
                                       slice(REQUEST_DENSE, None))
         dense = np.concatenate([np.repeat(request, per_request, axis=0), candidate], axis=1)
-        return cat, dense
+        return self._categorical(self._request_columns(first), REQUEST_FIELD_NAMES), dense

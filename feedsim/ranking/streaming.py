@@ -141,6 +141,7 @@ class StreamingUpdater:
             if fresh and seen.numel():
                 weight[default] = weight[seen].mean(0)
             weight[rows] = weight[default].clone()
+        self.ranker.item_cache.invalidate()          # the weights changed: so does its table
 
     def _expire(self) -> None:
         self.stats["freed"] += sum(t.expire(self.clock(), self.cfg.expire_days)

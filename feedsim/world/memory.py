@@ -3,7 +3,7 @@
 The estimate counts the big arrays (per-user latent and behavioural state, the seen window,
 the catalogue after all uploads, the follow graph, one day of impressions in memory) and the
 learned models' id tables (two-tower, matrix factorisation, ranking embeddings), each with two
-optimiser moments.
+optimiser moments, and the ranker's per-video item table (up to its cap).
 """
 from __future__ import annotations
 
@@ -25,7 +25,16 @@ def estimate_bytes(cfg: Config) -> int:
     width = cfg.retrieval.two_tower.dim + cfg.retrieval.mf.factors + cfg.ranking.embedding_dim
     learned = cfg.policy.name in ("fyp", "retrieval", "ranked")
     models = 4 * 3 * (w.n_users + final_videos) * width * learned  # weights + 2 Adam moments
-    return int(w.n_users * per_user + final_videos * per_video + follows + impressions + models)
+    return int(w.n_users * per_user + final_videos * per_video + follows + impressions + models
+               + item_table_bytes(cfg, final_videos) * learned)
+
+
+def item_table_bytes(cfg: Config, n_videos: float) -> float:
+    """The ranker's per-video item table (ranking/item_cache.py), up to its cap: the first
+    layers' widths side by side, for the widest model (one MLP per task)."""
+    r = cfg.ranking
+    width = max(len(r.heads), r.n_experts) * r.hidden[0] + len(r.heads) * r.n_experts
+    return min(4.0 * n_videos * width, r.item_cache_mb * 2**20)
 
 
 def check_fits(cfg: Config) -> None:

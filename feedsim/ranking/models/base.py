@@ -59,8 +59,9 @@ class RequestSplit:
     """A first-layer input split by what varies: request-level columns once per request and
     candidate-level columns per candidate; rows are request-major, `per_request` per request."""
     request: torch.Tensor        # (B, I_r)
-    candidate: torch.Tensor      # (B*C, I_c)
+    candidate: torch.Tensor      # (B*C, I_c); with `item`, the candidate dense columns only
     per_request: int             # C
+    item: torch.Tensor | None = None   # (B*C, W): each candidate's item part (item_table)
 
 
 class GroupedLinear(nn.Module):
@@ -72,6 +73,7 @@ class GroupedLinear(nn.Module):
         self.weight = nn.Parameter((torch.rand(groups, d_in, d_out, generator=generator) * 2 - 1)
                                    * bound)
         self.bias = nn.Parameter(torch.zeros(groups, d_out))
+        self.item_cols: slice | None = None      # its columns of an item table (item_table)
 
     def _side_by_side(self) -> torch.Tensor:
         """The G groups' weights as one (I, G*O) matrix, for inputs every group shares."""
@@ -83,10 +85,14 @@ class GroupedLinear(nn.Module):
         if isinstance(x, RequestSplit):          # W x = W_r x_r (once per request) + W_c x_c
             side_by_side = self._side_by_side()                                     # (I, G*O)
             n_req = x.request.shape[1]
-            y = torch.addmm(self.bias.reshape(-1), x.candidate, side_by_side[n_req:])  # (N, G*O)
+            if x.item is None:
+                y = torch.addmm(self.bias.reshape(-1), x.candidate, side_by_side[n_req:])
+            else:                                # the item part (bias included) is looked up
+                n_dense = x.candidate.shape[1]
+                y = x.item[:, self.item_cols].addmm_(x.candidate, side_by_side[-n_dense:])
             shared = x.request @ side_by_side[:n_req]                               # (B, G*O)
-            y.view(shared.shape[0], x.per_request, -1).add_(shared.unsqueeze(1))
-            return y.view(-1, g, d_out).transpose(0, 1)                         # (G, N, O)
+            y.unflatten(0, (shared.shape[0], x.per_request)).add_(shared.unsqueeze(1))
+            return y.unflatten(1, (g, d_out)).transpose(0, 1)                   # (G, N, O)
         if x.dim() == 2:                         # every group reads the same rows: one matmul
             y = torch.addmm(self.bias.reshape(-1), x, self._side_by_side())     # (N, G*O)
             return y.view(-1, g, d_out).transpose(0, 1)                         # (G, N, O)
@@ -101,6 +107,17 @@ def gate_softmax(logits: torch.Tensor) -> torch.Tensor:
     change a softmax or its gradient."""
     weights = (logits - logits.amax(dim=-1, keepdim=True).detach()).exp()
     return weights / weights.sum(dim=-1, keepdim=True)
+
+
+def mix_experts(gates: torch.Tensor, experts: torch.Tensor) -> torch.Tensor:
+    """Each task's gate-weighted sum of the experts: (T, N, E) x (E, N, H) -> (T, N, H).
+
+    One multiply-add per expert over (T, N, H). `einsum` runs this as N tiny (T, E) x (E, H)
+    products after permuting both operands, 2.5x slower on CPU for a handful of experts."""
+    mixed = gates[:, :, :1] * experts[0]                                   # (T, N, H)
+    for e in range(1, experts.shape[0]):
+        mixed = mixed.addcmul_(gates[:, :, e:e + 1], experts[e])
+    return mixed
 
 
 def grouped_mlp(groups: int, d_in: int, widths: tuple[int, ...],
@@ -143,11 +160,41 @@ class RankingModel(nn.Module, ABC):
     def represent(self, x: torch.Tensor | RequestSplit) -> torch.Tensor:
         """(N, I) input, or its RequestSplit -> (T, N, H) one representation per task."""
 
-    def _input(self, cat: torch.Tensor, dense: torch.Tensor,
-               per_request: int) -> torch.Tensor | RequestSplit:
+    def input_layers(self) -> list[GroupedLinear]:
+        """The first layers, those that read the input (N, I): what an item table holds."""
+        return []
+
+    @torch.no_grad()
+    def item_table(self, item_cat: torch.Tensor) -> torch.Tensor:
+        """The item part of every input layer for V items: (V, F_c) candidate-field indices
+        -> (V, W), W the input layers' widths side by side, biases included.
+
+        A candidate's categorical fields (video, creator, sound, tags, language, duration
+        bucket, age bucket) are the same for every request that day, so their share of the
+        widest layers can be computed once per video and looked up (`forward(item=...)`),
+        leaving per candidate only its dense columns to multiply. Sets each input layer's
+        `item_cols`."""
+        d = self.spec.embedding_dim
+        first = self.spec.request_fields * d + self.spec.request_dense          # its rows
+        emb = self.embedding(item_cat).flatten(1)                               # (V, F_c*D)
+        parts, width = [], 0
+        for layer in self.input_layers():
+            weight = layer._side_by_side()[first:first + emb.shape[1]]          # (F_c*D, G*O)
+            parts.append(torch.addmm(layer.bias.reshape(-1), emb, weight))      # (V, G*O)
+            layer.item_cols = slice(width, width + weight.shape[1])
+            width += weight.shape[1]
+        return torch.cat(parts, dim=1)                                          # (V, W)
+
+    def _input(self, cat: torch.Tensor, dense: torch.Tensor, per_request: int,
+               item: torch.Tensor | None = None) -> torch.Tensor | RequestSplit:
         """[request fields, request dense, candidate fields, candidate dense]: (N, I), or
-        split by request when the N rows are blocks of `per_request` candidates."""
+        split by request when the N rows are blocks of `per_request` candidates. With `item`
+        (N, W) from item_table, `cat` holds the request fields of one row per request."""
         fr, dr = self.spec.request_fields, self.spec.request_dense
+        if item is not None:
+            request = torch.cat([self.embedding(cat[:, :fr]).flatten(1),
+                                 dense[::per_request, :dr]], dim=1)             # (B, I_r)
+            return RequestSplit(request, dense[:, dr:], per_request, item)
         if per_request > 1 and fr + dr > 0 and self.splits_requests:
             first = slice(None, None, per_request)                       # one row per request
             request = torch.cat([self.embedding(cat[first, :fr]).flatten(1),
@@ -160,10 +207,12 @@ class RankingModel(nn.Module, ABC):
                           dense[:, dr:]], dim=1)                         # (N, I)
 
     def forward(self, cat: torch.Tensor, dense: torch.Tensor,
-                position: torch.Tensor | None = None, per_request: int = 1) -> torch.Tensor:
+                position: torch.Tensor | None = None, per_request: int = 1,
+                item: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (N, T). `position` (N,) adds the position-bias logit: training only.
-        `per_request` = C says the rows are blocks of C candidates of one request each."""
-        x = self._input(cat, dense, per_request)
+        `per_request` = C says the rows are blocks of C candidates of one request each;
+        `item` (N, W) their rows of item_table, `cat` then (B, request fields)."""
+        x = self._input(cat, dense, per_request, item)
         logits = self.towers(self.represent(x)).squeeze(-1).t()          # (N, T)
         if position is not None and self.position is not None:
             logits = logits + self.position(position.clamp(0, N_POSITIONS - 1))

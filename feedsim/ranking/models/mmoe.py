@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 from feedsim.ranking.models.base import (GroupedLinear, ModelSpec, RankingModel, gate_softmax,
-                                         grouped_mlp)
+                                         grouped_mlp, mix_experts)
 
 
 class MMoE(RankingModel):
@@ -17,7 +17,10 @@ class MMoE(RankingModel):
         self.experts = grouped_mlp(spec.n_experts, spec.in_dim, spec.hidden, generator)
         self.gates = GroupedLinear(spec.n_tasks, spec.in_dim, spec.n_experts, generator)
 
+    def input_layers(self) -> list[GroupedLinear]:
+        return [self.experts[0], self.gates]
+
     def represent(self, x: torch.Tensor) -> torch.Tensor:
         experts = self.experts(x)                                        # (E, N, H)
         gates = gate_softmax(self.gates(x))                              # (T, N, E)
-        return torch.einsum("tne,enh->tnh", gates, experts)              # (T, N, H)
+        return mix_experts(gates, experts)              # (T, N, H)

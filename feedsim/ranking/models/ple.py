@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from feedsim.ranking.models.base import (GroupedLinear, ModelSpec, RankingModel, gate_softmax,
-                                         grouped_mlp)
+                                         grouped_mlp, mix_experts)
 
 
 class CGCLevel(nn.Module):
@@ -33,7 +33,7 @@ class CGCLevel(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         experts = self.experts(inputs[self.reader])                      # (G, N, H)
         gates = gate_softmax(self.gates(inputs) + self.mask)             # (T+1, N, G)
-        return torch.einsum("sng,gnh->snh", gates, experts)              # (T+1, N, H)
+        return mix_experts(gates, experts)              # (T+1, N, H)
 
 
 class PLE(RankingModel):

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import torch
 
-from feedsim.ranking.models.base import ModelSpec, RankingModel, grouped_mlp
+from feedsim.ranking.models.base import GroupedLinear, ModelSpec, RankingModel, grouped_mlp
 
 
 class SharedBottom(RankingModel):
     def __init__(self, spec: ModelSpec, generator: torch.Generator):
         super().__init__(spec, generator)
         self.bottom = grouped_mlp(1, spec.in_dim, spec.hidden, generator)
+
+    def input_layers(self) -> list[GroupedLinear]:
+        return [self.bottom[0]]
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
         h = self.bottom(x)                                               # (1, N, H)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import torch
 
-from feedsim.ranking.models.base import ModelSpec, RankingModel, grouped_mlp
+from feedsim.ranking.models.base import GroupedLinear, ModelSpec, RankingModel, grouped_mlp
 
 
 class SingleTask(RankingModel):
     def __init__(self, spec: ModelSpec, generator: torch.Generator):
         super().__init__(spec, generator)
         self.mlps = grouped_mlp(spec.n_tasks, spec.in_dim, spec.hidden, generator)
+
+    def input_layers(self) -> list[GroupedLinear]:
+        return [self.mlps[0]]
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
         return self.mlps(x)                                              # (T, N, H)
