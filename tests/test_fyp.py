@@ -129,6 +129,7 @@ def test_prerank_columns_keep_a_quiet_sources_best_and_a_missing_source_clears_n
 def test_user_vectors_are_computed_once_per_user_and_dot_scores_match(monkeypatch):
     import torch
     from feedsim.policy import prerank
+    from feedsim.retrieval.two_tower import UserVectors
     table = np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32)
     asked = []
 
@@ -137,7 +138,7 @@ def test_user_vectors_are_computed_once_per_user_and_dot_scores_match(monkeypatc
             asked.extend(users.tolist())
             return torch.from_numpy(table[users])
 
-    vectors = prerank.UserVectors(50)
+    vectors = UserVectors(50)
     users = np.array([3, 7, 3, 9])
     assert np.array_equal(vectors(Tower(), users), table[users])
     assert np.array_equal(vectors(Tower(), np.array([9, 7, 11])), table[[9, 7, 11]])

@@ -27,7 +27,7 @@ from feedsim.config.schema import Config
 from feedsim.policy.base import FeedPolicy, Page, PlatformContext, Requests
 from feedsim.policy.cold import COLD_SOURCES, ColdCandidates
 from feedsim.policy.live import LiveSources
-from feedsim.policy.prerank import UserVectors, dot_scores, prerank_columns
+from feedsim.policy.prerank import dot_scores, prerank_columns
 from feedsim.policy.random import fill_random
 from feedsim.ranking.ranker import Ranker
 from feedsim.ranking.streaming import StreamingUpdater
@@ -101,7 +101,6 @@ class FypPolicy(FeedPolicy):
         self.last_trained = -10**9
         self.cache = CandidateCache(ctx.view.n_users, root.retrieval.total_candidates) \
             if root.policy.retrieval_cache != "request" else None
-        self.user_vectors = UserVectors(ctx.view.n_users)   # the two-tower's, once a day
         self.clock = StageClock()                           # seconds per stage (feedsim.clock)
         self.live = LiveSources(self.retriever, list(root.policy.live_sources),
                                 root.policy.live_candidates, root.policy.live_refresh_requests) \
@@ -119,7 +118,6 @@ class FypPolicy(FeedPolicy):
             self.live.begin_day()
         self.reranker.begin_day(self.ctx)
         self.metrics = {}
-        self.user_vectors.clear()
         if self.cache is not None:
             self.cache.clear()
         if day - self.last_trained < self.cfg.retrain_every_days:
@@ -183,7 +181,7 @@ class FypPolicy(FeedPolicy):
         vectors = self._catalogue_vectors()
         if vectors is None:
             return np.where(ids >= 0, score, -np.inf)
-        user = self.user_vectors(self.retriever.source("two_tower"), users)        # (B, D)
+        user = self.retriever.source("two_tower").cached_user_vectors(users)      # (B, D)
         return dot_scores(vectors, user, ids)
 
     def prerank(self, users: np.ndarray, ids: np.ndarray, score: np.ndarray,

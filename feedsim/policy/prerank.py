@@ -4,8 +4,9 @@ The For You policy (`feedsim.policy.fyp`) scores every retrieved candidate with 
 dot product (user vector . video vector), keeps each retrieval source's best few whatever their
 score, and hands the best `policy.prerank` to the heavy multi-task ranker. Everything here is
 batched over requests and cheap per candidate; the per-user part (the user tower) runs once per
-user per day (`UserVectors`), and with the day cache the dot products themselves are computed
-once, when a user's candidates are retrieved (`CandidateCache.prescore`).
+user between two fits (`retrieval.two_tower.UserVectors`, shared with retrieval), and with the
+day cache the dot products themselves are computed once, when a user's candidates are
+retrieved (`CandidateCache.prescore`).
 """
 from __future__ import annotations
 
@@ -15,32 +16,6 @@ from feedsim.jit import njit
 
 CHUNK = 512           # requests per dot-product chunk: bounds the (chunk, C, D) gather
 RESERVED = 1e6        # bonus that puts a source's reserved candidates ahead of any score
-
-
-class UserVectors:
-    """The two-tower's user vectors, computed once per user between two fits. (U, D) lazily.
-
-    The user tower reads the user's static features and the history fixed at fit time, so a
-    user's vector cannot change until the tower is refitted; `clear` is called when it is."""
-
-    def __init__(self, n_users: int):
-        self.n_users = n_users
-        self.table: np.ndarray | None = None                                   # (U, D)
-        self.known = np.zeros(n_users, dtype=bool)                             # (U,)
-
-    def clear(self) -> None:
-        self.known[:] = False
-
-    def __call__(self, tower, users: np.ndarray) -> np.ndarray:
-        """Vectors of users (B,) from `tower.user_vectors`, each computed once. (B, D)"""
-        new = np.unique(users[~self.known[users]])
-        if new.size:
-            vectors = tower.user_vectors(new).detach().cpu().numpy()            # (N, D)
-            if self.table is None or self.table.shape[1] != vectors.shape[1]:
-                self.table = np.zeros((self.n_users, vectors.shape[1]), dtype=vectors.dtype)
-            self.table[new] = vectors
-            self.known[new] = True
-        return self.table[users]
 
 
 def dot_scores(vectors: np.ndarray, user: np.ndarray, ids: np.ndarray) -> np.ndarray:

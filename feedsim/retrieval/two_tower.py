@@ -93,6 +93,33 @@ def in_batch_loss(u: torch.Tensor, v: torch.Tensor, vid: torch.Tensor, log_q: to
     return (loss * weight).sum() / weight.sum()
 
 
+class UserVectors:
+    """The two-tower's user vectors, computed once per user between two fits. (U, D) lazily.
+
+    The user tower reads the user's static features and the history fixed at fit time, so a
+    user's vector cannot change until the tower is refitted; `clear` is called when it is.
+    Retrieval's queries and the fyp pre-rank's dot products both read it."""
+
+    def __init__(self, n_users: int):
+        self.n_users = n_users
+        self.table: np.ndarray | None = None                                   # (U, D)
+        self.known = np.zeros(n_users, dtype=bool)                             # (U,)
+
+    def clear(self) -> None:
+        self.known[:] = False
+
+    def __call__(self, tower, users: np.ndarray) -> np.ndarray:
+        """Vectors of users (B,) from `tower.user_vectors`, each computed once. (B, D)"""
+        new = np.unique(users[~self.known[users]])
+        if new.size:
+            vectors = tower.user_vectors(new).detach().cpu().numpy()            # (N, D)
+            if self.table is None or self.table.shape[1] != vectors.shape[1]:
+                self.table = np.zeros((self.n_users, vectors.shape[1]), dtype=vectors.dtype)
+            self.table[new] = vectors
+            self.known[new] = True
+        return self.table[users]
+
+
 class TwoTowerSource(Source):
     name = "two_tower"
 
@@ -102,6 +129,7 @@ class TwoTowerSource(Source):
         self.view, self.cfg, self.index, self.gen, self.device = view, cfg, index, gen, device
         self.train_stats: dict[str, float] = {}
         self.encoded = 0
+        self.queries = UserVectors(view.n_users)       # the user tower's output, per fit
 
     def _fit(self, log: ImpressionBatch) -> None:
         weight = positive_weights(log, self.cfg.positive_weight)
@@ -118,6 +146,7 @@ class TwoTowerSource(Source):
         self.hist = history_column(recent_positives(log, self.vocab.users, self.cfg.history),
                                    self.vocab).to(self.device)                  # (U, H)
         self.model = Towers(self.vocab, self.cfg)
+        self.queries.clear()
         init_params(self.model, self.gen)
         self.model.to(self.device)
         start = time.perf_counter()
@@ -211,6 +240,10 @@ class TwoTowerSource(Source):
         u = torch.as_tensor(user_ids, device=self.device)
         return self.model.user(u, self.users[u], self.hist[u])                  # (B, D)
 
+    def cached_user_vectors(self, user_ids: np.ndarray) -> np.ndarray:
+        """user_vectors, each user's computed once per fit. (B, D) float32"""
+        return self.queries(self, user_ids)
+
     def _encode_catalogue(self) -> None:
         self.encoded = self.view.videos.n
         vectors = self.video_vectors(np.arange(self.encoded))                   # (V, D)
@@ -226,5 +259,5 @@ class TwoTowerSource(Source):
     def _retrieve(self, user_ids: np.ndarray, k: int) -> Candidates:
         if self.view.videos.n > self.encoded:          # new uploads since the fit: content only
             self._encode_catalogue()
-        scores, ids = self.index.search(self.user_vectors(user_ids), k)
+        scores, ids = self.index.search(self.cached_user_vectors(user_ids), k)
         return Candidates.from_topk(ids, scores, self.source_id)
