@@ -81,13 +81,15 @@ def _prerank_rows(score, source, per, keep, n_sources, out):
             count[:] = 0
             for j in range(c):                      # each source's best `per`, finite only
                 s, x = source[b, j], np.float64(score[b, j])
-                if s >= 0 and np.isfinite(x):
-                    count[s] = _insert(best_key[s], best_col[s], count[s], x, j)
+                if s < 0 or not np.isfinite(x) or (count[s] == per and x <= best_key[s, per - 1]):
+                    continue                        # not among the source's best so far
+                count[s] = _insert(best_key[s], best_col[s], count[s], x, j)
             for s in range(n_sources):
                 for i in range(count[s]):
                     reserved[best_col[s, i]] = True
         n = 0
         for j in range(c):                          # the cut, reserved ones first
             key = np.float64(score[b, j]) + (RESERVED if reserved[j] else 0.0)
-            n = _insert(top_key, top_col, n, key, j)
+            if n < keep or key > top_key[keep - 1]:     # else it cannot make the cut
+                n = _insert(top_key, top_col, n, key, j)
         out[b, :] = top_col[:keep]
