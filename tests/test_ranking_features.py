@@ -1,5 +1,6 @@
 """Ranking features are computed as of serving time: no row sees itself or a later row."""
 import numpy as np
+import pytest
 
 from feedsim.logs import VideoCounters
 from feedsim.ranking.asof import VIDEO_COUNTS, asof_sums, follows_asof
@@ -101,6 +102,23 @@ def test_sparse_sums_hand_example():
     assert got.tolist() == [[[11.0, 22.0], [0.0, 0.0]], [[0.0, 0.0], [3.0, 4.0]]]
     empty = SparseSums(np.empty(0, np.int64), np.zeros((0, 3)))
     assert empty.lookup(np.array([0, 4])).tolist() == [[0.0] * 3] * 2
+
+
+@pytest.mark.parametrize("few", [0, 10**9])
+def test_sparse_sums_hash_and_binary_search_lookups_agree(monkeypatch, few):
+    """A lookup of a few keys binary-searches, of many goes through the hash index: both
+    read the same sums (keys above, below and between the stored ones included)."""
+    from feedsim.ranking import history
+    rng = np.random.default_rng(0)
+    keys = rng.integers(-1, 500, 300)
+    values = rng.random((300, 3))
+    sums = history.SparseSums(keys, values)
+    want = np.zeros((502, 3))
+    np.add.at(want, keys[keys >= 0], values[keys >= 0])
+    asked = rng.integers(-3, 501, (40, 7))
+    monkeypatch.setattr(history, "FEW_KEYS", few)
+    got = sums.lookup(asked)
+    np.testing.assert_array_equal(got, np.where((asked >= 0)[..., None], want[asked], 0.0))
 
 
 def test_per_request_encoding_equals_row_by_row(tiny_logged_sim):
