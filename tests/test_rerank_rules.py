@@ -162,3 +162,22 @@ def test_short_and_empty_rows_never_repeat_or_serve_filtered_videos(c):
     res = Reranker(cfg, K).rerank(slate, rng)
     check_invariants(slate, res)
     assert (res.video_ids[0] == -1).all() and (res.video_ids[1] >= 0).sum() <= 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_creators=st.integers(1, 5),
+       n_sounds=st.integers(1, 5), cap=st.integers(1, 3), window=st.integers(2, 7),
+       history=st.integers(1, 4), tail=st.booleans())
+def test_compiled_fill_picks_the_pages_of_the_traced_fill(seed, n_creators, n_sounds, cap,
+                                                         window, history, tail):
+    """Serving fills the page in one compiled pass; explanations fill it slot by slot in numpy
+    to trace displacements. Both pick the same videos, feasible rules or relaxed."""
+    slate = random_slate(np.random.default_rng(seed), b=12, c=30, n_creators=n_creators,
+                         n_sounds=n_sounds, moderated=0.2, seen=0.2, foreign=0.1,
+                         unique_tail=2 * K + 2 if tail else 0, history=history)
+    cfg = RerankConfig(steps=RULES, history=history,
+                       creator_cap=CreatorCapConfig(max_per_window=cap, window=window))
+    traced = Reranker(cfg, K, tracing=True).rerank(slate, np.random.default_rng(1))
+    fast = Reranker(cfg, K, tracing=False).rerank(slate, np.random.default_rng(1))
+    np.testing.assert_array_equal(fast.columns, traced.columns)
+    np.testing.assert_array_equal(fast.video_ids, traced.video_ids)

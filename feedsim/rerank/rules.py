@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from feedsim.jit import AVAILABLE, njit
 from feedsim.rerank.base import Reason, RerankState, Step
 from feedsim.rerank.config import CreatorCapConfig
+
+SAME_CREATOR, SAME_SOUND, CAP = 0, 1, 2          # rule kinds of the compiled fill
 
 
 class Prefix:
@@ -44,12 +47,19 @@ class Rule(Step):
     def allowed(self, state: RerankState, prefix: Prefix, slot: int) -> np.ndarray:
         raise NotImplementedError
 
+    def code(self) -> tuple[int, int, int] | None:
+        """(kind, cap, window) for the compiled fill; None: only `allowed` knows the rule."""
+        return None
+
     def apply(self, state: RerankState) -> None:
         state.constraints.append(self)          # the pipeline then calls constrained_fill
 
 
 class NoSameCreator(Rule):
     name, reason = "no_same_creator", Reason.SAME_CREATOR
+
+    def code(self) -> tuple[int, int, int]:
+        return SAME_CREATOR, 0, 0
 
     def allowed(self, state: RerankState, prefix: Prefix, slot: int) -> np.ndarray:
         prev = prefix.creator[:, prefix.h + slot - 1] if prefix.h + slot > 0 else None
@@ -60,6 +70,9 @@ class NoSameCreator(Rule):
 
 class NoSameSound(Rule):
     name, reason = "no_same_sound", Reason.SAME_SOUND
+
+    def code(self) -> tuple[int, int, int]:
+        return SAME_SOUND, 0, 0
 
     def allowed(self, state: RerankState, prefix: Prefix, slot: int) -> np.ndarray:
         prev = prefix.sound[:, prefix.h + slot - 1] if prefix.h + slot > 0 else None
@@ -73,6 +86,9 @@ class CreatorCap(Rule):
 
     def __init__(self, cfg: CreatorCapConfig):
         self.cap, self.window = cfg.max_per_window, cfg.window
+
+    def code(self) -> tuple[int, int, int]:
+        return CAP, self.cap, self.window
 
     def allowed(self, state: RerankState, prefix: Prefix, slot: int) -> np.ndarray:
         end = prefix.h + slot
@@ -110,7 +126,18 @@ def _pick(state: RerankState, prefix: Prefix, slot: int, free: np.ndarray, rank:
 
 
 def constrained_fill(state: RerankState) -> None:
-    """Refill the K page slots under every rule in `state.constraints`, tracing displacements."""
+    """Refill the K page slots under every rule in `state.constraints`, tracing displacements.
+
+    Without a trace to keep, and when every rule has a `code`, the fill is one compiled pass
+    (`_fill_rows`), which picks the same columns as the slot-by-slot numpy fill below."""
+    codes = [rule.code() for rule in state.constraints]
+    if not state.tracing and AVAILABLE and None not in codes:
+        s = state.slate
+        picks = np.full((state.valid.shape[0], state.k), -1, dtype=np.int64)
+        _fill_rows(state.order, state.valid, s.creator, s.sound, s.recent_creator,
+                   s.recent_sound, np.array(codes, dtype=np.int64).reshape(-1, 3), picks)
+        state.reorder(picks, reason=None)
+        return
     b, c = state.valid.shape
     rank = np.empty((b, c), dtype=np.int64)
     np.put_along_axis(rank, state.order, np.arange(c), axis=1)                  # (B, C)
@@ -130,3 +157,56 @@ def constrained_fill(state: RerankState) -> None:
         prefix.fill(slot, np.where(ok, s.creator[state.rows, safe], -1),
                     np.where(ok, s.sound[state.rows, safe], -1))
     state.reorder(picks, reason=None)
+
+
+@njit
+def _rule_allows(kind, cap, window, creator, sound, prefix_c, prefix_s, end):
+    """Whether a candidate (creator, sound) may follow the prefix [..end) under one rule."""
+    if kind == SAME_CREATOR:
+        return end == 0 or prefix_c[end - 1] < 0 or creator != prefix_c[end - 1]
+    if kind == SAME_SOUND:
+        return end == 0 or prefix_s[end - 1] < 0 or sound != prefix_s[end - 1]
+    count = 0
+    for i in range(max(end - window + 1, 0), end):
+        if prefix_c[i] >= 0 and prefix_c[i] == creator:
+            count += 1
+    return count < cap
+
+
+@njit
+def _fill_rows(order, valid, creator, sound, recent_c, recent_s, codes, picks):
+    """constrained_fill per row: at each slot, the first candidate in `order` allowed by the
+    rules in priority order, a rule skipped when no free candidate satisfies it together
+    with the ones kept before it. picks (B, K) is filled with columns, -1 when none."""
+    b_rows, c = valid.shape
+    h, k = recent_c.shape[1], picks.shape[1]
+    prefix_c = np.empty(h + k, dtype=np.int64)
+    prefix_s = np.empty(h + k, dtype=np.int64)
+    allowed = np.empty(c, dtype=np.bool_)
+    free = np.empty(c, dtype=np.bool_)
+    both = np.empty(c, dtype=np.bool_)
+    for b in range(b_rows):
+        prefix_c[:h], prefix_s[:h] = recent_c[b], recent_s[b]
+        free[:] = valid[b]
+        for slot in range(k):
+            end = h + slot
+            allowed[:] = free
+            for r in range(codes.shape[0]):
+                any_left = False
+                for j in range(c):
+                    both[j] = allowed[j] and _rule_allows(codes[r, 0], codes[r, 1], codes[r, 2],
+                                                          creator[b, j], sound[b, j],
+                                                          prefix_c, prefix_s, end)
+                    any_left = any_left or both[j]
+                if any_left:
+                    allowed[:] = both
+            chosen = -1
+            for i in range(c):
+                if allowed[order[b, i]]:
+                    chosen = order[b, i]
+                    break
+            picks[b, slot] = chosen
+            prefix_c[end] = creator[b, chosen] if chosen >= 0 else -1
+            prefix_s[end] = sound[b, chosen] if chosen >= 0 else -1
+            if chosen >= 0:
+                free[chosen] = False
