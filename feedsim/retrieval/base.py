@@ -82,19 +82,6 @@ class Source(ABC):
         return self._retrieve(np.asarray(user_ids, dtype=np.int64), k)
 
 
-def first_occurrence(ids: np.ndarray) -> np.ndarray:
-    """True where an id appears for the first time in its row. (B, C) -> (B, C) bool
-
-    (The same as feedsim.policy.base.first_occurrence; retrieval must not import the policy
-    package, which imports retrieval.)
-    """
-    order = np.argsort(ids, axis=1, kind="stable")
-    ordered = np.take_along_axis(ids, order, axis=1)
-    repeat = np.zeros(ids.shape, dtype=bool)
-    np.put_along_axis(repeat, order[:, 1:], ordered[:, 1:] == ordered[:, :-1], axis=1)
-    return ~repeat
-
-
 WATCH_UNIT_S = 10.0          # watch seconds per unit of weight in `watch="seconds"` weighting
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from feedsim.jit import njit
 from feedsim.logs import SeenHistory
-from feedsim.retrieval.base import NO_VIDEO, Candidates, RetrievalError, first_occurrence
+from feedsim.retrieval.base import NO_VIDEO, Candidates, RetrievalError
 
 FILTERS = ("language", "market", "none")
 
@@ -65,19 +66,47 @@ def interleave_scores(part: Candidates, quota: int) -> np.ndarray:
 
 def merge(user_ids: np.ndarray, parts: list[Candidates], sizes: list[int], total: int,
           keep: CandidateFilter) -> Candidates:
-    """One (B, total) candidate set from the sources' parts, filtered once."""
+    """One (B, total) candidate set from the sources' parts, filtered once.
+
+    The filters depend on the (user, video) pair only, so they run on the concatenated parts
+    before any ordering; a video's copies pass or fail together, and the first copy in merged
+    order of those that pass is its first copy overall. One compiled pass per row then orders
+    by merged score (a stable sort: ties keep the parts' order) and keeps the first `total`
+    first copies."""
     ids = np.concatenate([p.video_ids for p in parts], axis=1)                  # (B, M)
     merged = np.concatenate([interleave_scores(p, q) for p, q in zip(parts, sizes)], axis=1)
     source = np.concatenate([p.source for p in parts], axis=1)
-    order = np.argsort(-merged, axis=1, kind="stable")
-    ids, merged, source = (np.take_along_axis(a, order, axis=1) for a in (ids, merged, source))
-    ok = first_occurrence(ids) & keep(user_ids, ids) & np.isfinite(merged)
-    rank = np.where(ok, np.cumsum(ok, axis=1) - 1, total)                        # (B, M)
-    rows, cols = np.nonzero(rank < total)
+    ok = keep(user_ids, ids) & np.isfinite(merged)                              # (B, M)
     out_ids = np.full((ids.shape[0], total), NO_VIDEO, dtype=np.int64)
     out_scores = np.full((ids.shape[0], total), -np.inf, dtype=np.float32)
     out_source = np.full((ids.shape[0], total), -1, dtype=np.int16)
-    slot = rank[rows, cols]
-    out_ids[rows, slot], out_scores[rows, slot] = ids[rows, cols], merged[rows, cols]
-    out_source[rows, slot] = source[rows, cols]
+    _merge_rows(ids.astype(np.int64), merged, source.astype(np.int16), ok,
+                out_ids, out_scores, out_source)
     return Candidates(out_ids, out_scores, out_source)
+
+
+@njit
+def _merge_rows(ids, merged, source, ok, out_ids, out_scores, out_source):
+    """Per row: columns by merged score, descending and stable; the first copy of each
+    passing video fills the next output slot until the row is full."""
+    m, total = ids.shape[1], out_ids.shape[1]
+    size = 1 << max(int(np.ceil(np.log2(max(m, 1)))) + 1, 4)      # open addressing, <= 1/2
+    table = np.empty(size, dtype=np.int64)                         # full
+    for b in range(ids.shape[0]):
+        table[:] = -1
+        order = np.argsort(-merged[b], kind="mergesort")
+        n = 0
+        for j in order:
+            if n == total:
+                break
+            if not ok[b, j]:
+                continue
+            vid = ids[b, j]
+            slot = vid & (size - 1)                                # ids are spread already
+            while table[slot] != -1 and table[slot] != vid:
+                slot = (slot + 1) & (size - 1)
+            if table[slot] == vid:
+                continue                                           # a later copy
+            table[slot] = vid
+            out_ids[b, n], out_scores[b, n], out_source[b, n] = vid, merged[b, j], source[b, j]
+            n += 1
