@@ -177,7 +177,8 @@ def _rule_allows(kind, cap, window, creator, sound, prefix_c, prefix_s, end):
 def _fill_rows(order, valid, creator, sound, recent_c, recent_s, codes, picks):
     """constrained_fill per row: at each slot, the first candidate in `order` allowed by the
     rules in priority order, a rule skipped when no free candidate satisfies it together
-    with the ones kept before it. picks (B, K) is filled with columns, -1 when none."""
+    with the ones kept before it. picks (B, K) is filled with columns, -1 when none. When a
+    candidate meets every rule, the first such in order is that pick: the scan stops there."""
     b_rows, c = valid.shape
     h, k = recent_c.shape[1], picks.shape[1]
     prefix_c = np.empty(h + k, dtype=np.int64)
@@ -190,6 +191,11 @@ def _fill_rows(order, valid, creator, sound, recent_c, recent_s, codes, picks):
         free[:] = valid[b]
         for slot in range(k):
             end = h + slot
+            chosen = _first_meeting_all(order[b], free, codes, creator[b], sound[b],
+                                        prefix_c, prefix_s, end)
+            if chosen >= 0:                         # no rule needs relaxing at this slot
+                _place(b, slot, chosen, end, creator, sound, prefix_c, prefix_s, free, picks)
+                continue
             allowed[:] = free
             for r in range(codes.shape[0]):
                 any_left = False
@@ -205,8 +211,29 @@ def _fill_rows(order, valid, creator, sound, recent_c, recent_s, codes, picks):
                 if allowed[order[b, i]]:
                     chosen = order[b, i]
                     break
-            picks[b, slot] = chosen
-            prefix_c[end] = creator[b, chosen] if chosen >= 0 else -1
-            prefix_s[end] = sound[b, chosen] if chosen >= 0 else -1
-            if chosen >= 0:
-                free[chosen] = False
+            _place(b, slot, chosen, end, creator, sound, prefix_c, prefix_s, free, picks)
+
+
+@njit
+def _first_meeting_all(order, free, codes, creator, sound, prefix_c, prefix_s, end):
+    """The first free column in `order` that every rule allows, -1 if none."""
+    for j in order:
+        if not free[j]:
+            continue
+        for r in range(codes.shape[0]):
+            if not _rule_allows(codes[r, 0], codes[r, 1], codes[r, 2], creator[j], sound[j],
+                                prefix_c, prefix_s, end):
+                break
+        else:
+            return j
+    return -1
+
+
+@njit
+def _place(b, slot, chosen, end, creator, sound, prefix_c, prefix_s, free, picks):
+    """Put column `chosen` (-1: none) at `slot` of row b and extend the prefix."""
+    picks[b, slot] = chosen
+    prefix_c[end] = creator[b, chosen] if chosen >= 0 else -1
+    prefix_s[end] = sound[b, chosen] if chosen >= 0 else -1
+    if chosen >= 0:
+        free[chosen] = False
