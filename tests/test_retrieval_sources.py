@@ -183,3 +183,22 @@ def test_compiled_merge_equals_the_sorted_merge(seed):
     np.testing.assert_array_equal(got.video_ids, want[0])
     np.testing.assert_array_equal(got.scores, want[1].astype(np.float32))
     np.testing.assert_array_equal(got.source, want[2])
+
+
+def test_fresh_draws_ordered_samples_without_replacement_uniformly():
+    """Each row: distinct ids of its own language's pool, all of a short pool; over many rows
+    every pool member is drawn about equally often, at every rank."""
+    from feedsim.retrieval.fresh import _draw_rows
+    rng = np.random.default_rng(0)
+    pools = np.full((2, 12), -1)
+    pools[0, :10], pools[1, :3] = np.arange(10), np.arange(100, 103)
+    sizes = (pools >= 0).sum(axis=1)
+    lang = np.r_[np.zeros(20_000, np.int64), np.ones(50, np.int64)]
+    out = np.full((lang.size, 4), -1)
+    _draw_rows(pools, sizes, lang, rng.random((lang.size, 4)), out)
+    long, short = out[:20_000], out[20_000:]
+    assert all(len(set(row)) == 4 for row in long[:500]) and np.isin(long, np.arange(10)).all()
+    assert (np.sort(short[:, :3], axis=1) == [100, 101, 102]).all() and (short[:, 3] == -1).all()
+    for rank in range(4):                          # 2 000 expected per member and rank
+        counts = np.bincount(long[:, rank], minlength=10)
+        assert np.abs(counts - 2_000).max() < 200, (rank, counts)
