@@ -56,3 +56,21 @@ def test_few_query_and_batched_search_agree():
         np.testing.assert_allclose(np.take_along_axis(exact, ids, 1), best, atol=1e-6)
         np.testing.assert_allclose(scores, best, atol=1e-6)
     assert (few[1] == many[1]).mean() > 0.99
+
+
+@pytest.mark.parametrize("b,n,k", [(40, 5000, 300), (3, 17, 17), (9, 100, 1), (64, 2000, 500)])
+def test_compiled_topk_is_exact_with_ties_to_the_lower_column(b, n, k):
+    """The threshold selection returns torch.topk's values; among equal scores (rows of a few
+    distinct values force the whole-row fallback) the lower column comes first."""
+    from feedsim.retrieval.topk import topk_exact
+    rng = np.random.default_rng(b + n)
+    scores = rng.standard_normal((b, n)).astype(np.float32)
+    scores[::3] = rng.integers(0, 4, (len(scores[::3]), n))            # heavy ties
+    values, cols = topk_exact(scores, k)
+    want = torch.topk(torch.from_numpy(scores), k, dim=1).values.numpy()
+    np.testing.assert_array_equal(values, want)
+    np.testing.assert_array_equal(np.take_along_axis(scores, cols, axis=1), values)
+    for row, col, val in zip(scores, cols, values):
+        assert len(set(col.tolist())) == k
+        ref = np.argsort(-row, kind="stable")[:k]                 # lower column first on ties
+        np.testing.assert_array_equal(col, ref)

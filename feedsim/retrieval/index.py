@@ -1,7 +1,8 @@
 """Stage 1 of 5 (retrieval): nearest-neighbour search over video embeddings.
 
 One interface, two implementations. `ExactIndex` is a batched matmul + top-k in torch, on any
-device; it is the default and the correctness oracle. `FaissHNSWIndex` is approximate (HNSW
+device (on CPU the top-k of a batch is feedsim/retrieval/topk.py's compiled selection); it is
+the default and the correctness oracle. `FaissHNSWIndex` is approximate (HNSW
 graph, inner product) from the optional `ann` extra; faiss is imported only when it is built.
 Scores are inner products; callers normalise vectors when they want cosine.
 """
@@ -14,6 +15,7 @@ import torch
 
 from feedsim.retrieval.base import RetrievalError
 from feedsim.retrieval.config import IndexConfig
+from feedsim.retrieval.topk import topk_exact
 
 
 class Index(ABC):
@@ -58,6 +60,11 @@ class ExactIndex(Index):
                 top = torch.topk(self.vectors @ q.T, k_eff, dim=0)      # (N, b) -> (k, b)
                 out_s.append(top.values.T)
                 out_i.append(top.indices.T)
+                continue
+            if self.vectors.device.type == "cpu":                       # compiled, threaded
+                values, cols = topk_exact((q @ self.vectors.T).numpy(), k_eff)   # (b, k)
+                out_s.append(torch.from_numpy(values))
+                out_i.append(torch.from_numpy(cols))
                 continue
             top = torch.topk(q @ self.vectors.T, k_eff, dim=1)          # (b, N) -> (b, k)
             out_s.append(top.values)
