@@ -203,7 +203,6 @@ class Ranker:
         out["offline/skipped_batches"] = float(self.result.skipped_batches)
         return out
 
-    @torch.inference_mode()
     def _cached_predict(self, rows: RowInputs, per_request: int,
                         day: int) -> dict[str, np.ndarray] | None:
         """predict() with the candidates' item part looked up in the day's item table
@@ -212,9 +211,18 @@ class Ranker:
         if table is None:
             return None
         request_cat, dense = self.encoder.encode_requests(rows, per_request)
-        request_cat = torch.from_numpy(request_cat).to(self.device)             # (B, 6)
-        dense = torch.from_numpy(dense).to(self.device)                         # (N, 32)
-        videos = torch.from_numpy(rows.video).to(self.device)                   # (N,)
+        dev = self.device
+        return self.predict_items(torch.from_numpy(request_cat).to(dev),
+                                  torch.from_numpy(dense).to(dev),
+                                  torch.from_numpy(rows.video).to(dev), table, per_request)
+
+    @torch.inference_mode()
+    def predict_items(self, request_cat: torch.Tensor, dense: torch.Tensor,
+                      videos: torch.Tensor, table: torch.Tensor,
+                      per_request: int) -> dict[str, np.ndarray]:
+        """Predictions of rows in blocks of `per_request` candidates, task -> (N,), from
+        request fields (B, 6), dense columns (N, 32), the candidates' videos (N,) and an item
+        table (V, W) (`model.item_table`), SERVE_ROWS rows per forward."""
         out: dict[str, list[np.ndarray]] = {t: [] for t in self.cfg.heads}
         step = max(SERVE_ROWS // per_request, 1)                                # requests
         for first in range(0, len(request_cat), step):
