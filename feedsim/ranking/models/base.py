@@ -88,6 +88,8 @@ class GroupedLinear(nn.Module):
             if x.item is None:
                 y = torch.addmm(self.bias.reshape(-1), x.candidate, side_by_side[n_req:])
             else:                                # the item part (bias included) is looked up
+                if self.item_cols is None:
+                    raise RuntimeError("forward(item=...): build the model's item_table first")
                 n_dense = x.candidate.shape[1]
                 y = x.item[:, self.item_cols].addmm_(x.candidate, side_by_side[-n_dense:])
             shared = x.request @ side_by_side[:n_req]                               # (B, G*O)
@@ -211,7 +213,8 @@ class RankingModel(nn.Module, ABC):
                 item: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (N, T). `position` (N,) adds the position-bias logit: training only.
         `per_request` = C says the rows are blocks of C candidates of one request each;
-        `item` (N, W) their rows of item_table, `cat` then (B, request fields)."""
+        `item` (N, W) their rows of item_table, `cat` then (B, request fields); the forward
+        writes its first layers' outputs into `item`, so pass rows gathered for this call."""
         x = self._input(cat, dense, per_request, item)
         logits = self.towers(self.represent(x)).squeeze(-1).t()          # (N, T)
         if position is not None and self.position is not None:
