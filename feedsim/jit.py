@@ -10,6 +10,8 @@ model uses its numpy steps instead (`AVAILABLE` is False).
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 try:
     import numba
     AVAILABLE = True
@@ -23,3 +25,15 @@ def njit(fn):
     if numba is None:                                           # pragma: no cover
         return fn
     return numba.njit(nogil=True, cache=True)(fn)
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def thread_pool(threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool per thread count, for compiled loops run over shards of rows (they
+    release the GIL). It holds no simulation state; the behaviour model and the exact top-k
+    share it, one call at a time."""
+    if threads not in _POOLS:
+        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="feedsim")
+    return _POOLS[threads]

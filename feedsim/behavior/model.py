@@ -11,7 +11,6 @@ and the user's row in the batch (`draws`), so the outcomes do not depend on the 
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 
 import numpy as np
@@ -25,18 +24,10 @@ from feedsim.behavior.session import draw_active, draw_sessions, drift_interests
 from feedsim.behavior.state import UserState
 from feedsim.behavior.truth import Expected, expected, expected_from_drivers
 from feedsim.config.schema import BehaviorConfig
+from feedsim.jit import thread_pool
 
 
 MIN_SHARD = 4096      # users per thread below which threading costs more than it saves
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-
-
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """A process-wide pool per thread count (holds no simulation state)."""
-    if threads not in _POOLS:
-        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="feedsim-behavior")
-    return _POOLS[threads]
-
 
 def _rows(d: Drivers | None, rows: slice) -> Drivers | None:
     """The drivers of a shard's rows (views, no copy)."""
@@ -93,7 +84,7 @@ class Behavior:
         shards = self._shards(user_ids.shape[0])
         if len(shards) == 1:
             return self._respond(key, 0, user_ids, video_ids, update, drivers)
-        parts = list(_pool(len(shards)).map(
+        parts = list(thread_pool(len(shards)).map(
             lambda rows: self._respond(key, rows.start, user_ids[rows], video_ids[rows], update,
                                        _rows(drivers, rows)),
             shards))

@@ -164,11 +164,15 @@ class Ranker:
     def _predict_tensors(self, data: Tensors, per_request: int = 1) -> dict[str, np.ndarray]:
         """Serving-mode predictions (no position tower) for encoded rows, task -> (N,).
         `per_request` = C: the rows are blocks of C candidates of one request each."""
-        out: dict[str, list[np.ndarray]] = {t: [] for t in self.cfg.heads}
         chunk = max(EVAL_BATCH // per_request, 1) * per_request          # whole requests
-        for start in range(0, len(data.cat), chunk):
-            logits = self.model(data.cat[start:start + chunk], data.dense[start:start + chunk],
-                                per_request=per_request)                   # (n, T)
+        return self._collect(self.model(data.cat[start:start + chunk],
+                                        data.dense[start:start + chunk], per_request=per_request)
+                             for start in range(0, len(data.cat), chunk))
+
+    def _collect(self, chunks) -> dict[str, np.ndarray]:
+        """Each head's predictions, task -> (N,), from the logits (n, T) of successive chunks."""
+        out: dict[str, list[np.ndarray]] = {t: [] for t in self.cfg.heads}
+        for logits in chunks:
             for t, p in self.heads.predict(logits).items():
                 out[t].append(p.float().cpu().numpy())
         return {t: np.concatenate(v) for t, v in out.items()}
@@ -223,16 +227,13 @@ class Ranker:
         """Predictions of rows in blocks of `per_request` candidates, task -> (N,), from
         request fields (B, 6), dense columns (N, 32), the candidates' videos (N,) and an item
         table (V, W) (`model.item_table`), SERVE_ROWS rows per forward."""
-        out: dict[str, list[np.ndarray]] = {t: [] for t in self.cfg.heads}
         step = max(SERVE_ROWS // per_request, 1)                                # requests
-        for first in range(0, len(request_cat), step):
-            chunk = slice(first * per_request, (first + step) * per_request)
-            item = table.index_select(0, videos[chunk])                         # (n, W)
-            logits = self.model(request_cat[first:first + step], dense[chunk],
-                                per_request=per_request, item=item)             # (n, T)
-            for t, p in self.heads.predict(logits).items():
-                out[t].append(p.float().cpu().numpy())
-        return {t: np.concatenate(v) for t, v in out.items()}
+        rows = (slice(first * per_request, (first + step) * per_request)
+                for first in range(0, len(request_cat), step))
+        return self._collect(
+            self.model(request_cat[r.start // per_request:r.stop // per_request], dense[r],
+                       per_request=per_request, item=table.index_select(0, videos[r]))
+            for r in rows)                                                      # (n, T) each
 
     def _serving_counts(self, live: dict[str, np.ndarray], day: int) -> dict[str, np.ndarray]:
         """The video counters the ranker reads: the live ones, or (counter_freshness=daily)

@@ -14,16 +14,13 @@ releases the GIL), as many as torch uses.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import torch
 
-from feedsim.jit import njit
+from feedsim.jit import njit, thread_pool
 
 STRIDE = 16              # one sampled score in STRIDE
 MIN_ROWS = 8             # rows per thread below which one thread does the whole batch
-_POOL: dict[int, ThreadPoolExecutor] = {}
 
 
 def topk_exact(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -38,9 +35,7 @@ def topk_exact(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if threads == 1:
         _topk_rows(scores, 0, b, k, values, cols)
         return values, cols
-    if threads not in _POOL:
-        _POOL[threads] = ThreadPoolExecutor(threads, thread_name_prefix="feedsim-topk")
-    jobs = [_POOL[threads].submit(_topk_rows, scores, int(lo), int(hi), k, values, cols)
+    jobs = [thread_pool(threads).submit(_topk_rows, scores, int(lo), int(hi), k, values, cols)
             for lo, hi in zip(bounds[:-1], bounds[1:])]
     for job in jobs:
         job.result()
