@@ -101,3 +101,11 @@ def test_paired_compare_refuses_misaligned_users():
     frame = pd.DataFrame({"arm": ["a", "a", "b"], "user_id": [0, 1, 0]})
     with pytest.raises(ValueError, match="same users"):
         compare(frame, "a", "b", paired=True)
+
+
+def test_t_interval_over_replicates_matches_the_t_table():
+    from feedsim.experiment.stats import t_interval
+    mean, low, high = t_interval(np.array([1.0, 2.0, 3.0]))
+    half = 4.302653 / np.sqrt(3)                   # t(0.975, 2 df) x sd 1 / sqrt(3)
+    assert mean == 2.0 and np.isclose(low, 2.0 - half) and np.isclose(high, 2.0 + half)
+    assert all(np.isnan(b) for b in t_interval(np.array([5.0]))[1:])   # one seed: no interval

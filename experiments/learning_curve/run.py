@@ -1,106 +1,190 @@
 """Does the learned feed keep learning after its first fit? Daily retraining against frozen.
 
 Runs the paired-worlds preset `configs/experiment/learning_curve.yaml` (default world, 10 k
-users, 7 days): `daily`, the fyp feed retrained every day, and `frozen`, the same feed whose
-models are fitted once, on day 1 from day 0's cold-start logs, and never again. Both see the
-same users with common random numbers. experiments/policy_ordering found the daily feed's regret
-flat after its first fit; this separates "the feed stopped learning" from "the world moved and
-retraining keeps up with it": if retraining matters, the frozen feed's regret grows away from
-the daily one's. Reports, all computed here: regret, true value per impression and watch per
-DAU by day for both arms, the gap frozen - daily by day and its least-squares slope over days
-1+, and per-user totals (days 1+) with paired CIs. Writes results.md and learning_curve.png
-beside this file at the end of the run, and the frames under frames/ (`--report-only`).
+users, 7 days) once per seed: `daily`, the fyp feed retrained every day, and `frozen`, the same
+feed whose models are fitted once, on day 1 from day 0's cold-start logs, and never again. In
+each seed both arms see the same users with common random numbers; each seed is a different
+world. experiments/policy_ordering found the daily feed's regret flat after its first fit;
+this separates "the feed stopped learning" from "the world moved and retraining keeps up with
+it": if retraining matters, the frozen feed falls behind.
 
-    .venv/bin/python experiments/learning_curve/run.py
+A paired CI inside one seed covers the sampling of users in that world, not the spread between
+worlds, and one seed's verdict flipped between two code versions. So the verdict here is the
+t interval over seeds of each seed's effect. Reports, all computed here: per seed, the
+relative effect of `frozen` on watch minutes and active days per user (days 1+, with the
+within-seed paired CI) and the least-squares slope of the regret gap frozen - daily over days
+1+; across seeds, the mean of each with its t interval; and by day, regret and watch per DAU
+of both arms, mean over seeds. Writes results.md and learning_curve.png beside this file, and
+each seed's frames under frames/seed_<s>/ (`--report-only` rewrites the report from them).
+
+    .venv/bin/python experiments/learning_curve/run.py --seeds 0 1 2 3 4 5 --jobs 2
     .venv/bin/python experiments/learning_curve/run.py --report-only
-    .venv/bin/python experiments/learning_curve/run.py --out /tmp/lc world=tiny loop.days=3
+    .venv/bin/python experiments/learning_curve/run.py --out /tmp/lc --seeds 0 1 world=tiny loop.days=3
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
 
-from feedsim.experiment.cli import results_table
 from feedsim.experiment.canonical_report import write_results
-from feedsim.experiment.paired import WARMUP_DAYS, Result, run_or_load
-from feedsim.experiment.stats import markdown
+from feedsim.experiment.cli import results_table
+from feedsim.experiment.config import build_plan
+from feedsim.experiment.paired import (QUIET, WARMUP_DAYS, Result, load_frames,
+                                       run_paired_after_warmup, save_frames)
+from feedsim.experiment.stats import markdown, t_interval
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 PRESET = "experiment=learning_curve"
-DAILY = ["regret", "true_value", "watch_s_per_dau"]
-PER_USER = ["watch_min_per_user", "active_days_per_user", "sessions_per_user"]
+HERE = Path(__file__).parent
+EFFECTS = ["watch_min_per_user", "active_days_per_user"]     # frozen vs daily, days 1+
+
+
+def plan_for(seed: int, overrides: list[str]):
+    return build_plan([PRESET, *QUIET, *overrides, f"seed={seed}"])
+
+
+def run_seed(seed: int, overrides: list[str], out: Path) -> float:
+    """Both arms of one seed's paired worlds; their frames under out/frames/seed_<seed>/."""
+    start = time.perf_counter()
+    result = run_paired_after_warmup(plan_for(seed, overrides))
+    wall_s = time.perf_counter() - start
+    save_frames(out / "frames" / f"seed_{seed}", result, wall_s)
+    return wall_s
+
+
+def regret_gap(daily: pd.DataFrame) -> pd.Series:
+    """frozen - daily regret by day, days 1+ (regret is sampled per request, no CI)."""
+    rows = daily[(daily.metric == "regret") & (daily.day >= WARMUP_DAYS)]
+    wide = rows.pivot_table(index="day", columns="arm", values="value")
+    return (wide["frozen"] - wide["daily"]).dropna()
+
+
+def seed_row(seed: int, plan, result: Result) -> dict:
+    """One seed's effects: frozen vs daily per user (with the within-seed CI) and the regret
+    gap's slope over days and its share of the daily regret on the last day."""
+    table = results_table(plan, result).set_index("metric")
+    row = {"seed": seed}
+    for metric in EFFECTS:
+        r = table.loc[metric]
+        row |= {metric: r.rel_effect, f"{metric} low": r.rel_ci_low,
+                f"{metric} high": r.rel_ci_high}
+    gap = regret_gap(result.daily)
+    daily_regret = result.daily[(result.daily.metric == "regret")
+                                & (result.daily.arm == "daily")].set_index("day").value
+    row["regret gap slope"] = float(np.polyfit(gap.index.to_numpy(float), gap.to_numpy(), 1)[0]) \
+        if len(gap) >= 2 else float("nan")
+    row["regret gap last day"] = float(gap.iloc[-1] / daily_regret[gap.index[-1]]) \
+        if len(gap) else float("nan")
+    return row
+
+
+def verdict(low: float, high: float) -> str:
+    if high < 0:
+        return "falls behind (the interval over seeds is below zero)"
+    if low > 0:
+        return "does better (the interval over seeds is above zero)"
+    return "shows no difference that the seeds can tell apart from zero"
+
+
+def across_seeds(per_seed: pd.DataFrame) -> list[str]:
+    """Markdown lines: each effect's mean over seeds, its t interval, and the verdict."""
+    lines = []
+    for col, label in [(m, f"{m}, relative") for m in EFFECTS] + [
+            ("regret gap slope", "regret gap frozen - daily, slope per day"),
+            ("regret gap last day", "regret gap on the last day, share of daily regret")]:
+        mean, low, high = t_interval(per_seed[col].dropna().to_numpy())
+        lines.append(f"- {label}: mean {mean:+.4f}, 95 % t interval over {len(per_seed)} seeds "
+                     f"[{low:+.4f}, {high:+.4f}]; {int((per_seed[col] < 0).sum())} of "
+                     f"{len(per_seed)} seeds below zero.")
+    mean, low, high = t_interval(per_seed["watch_min_per_user"].to_numpy())
+    lines += ["", f"On watch time per user the frozen feed **{verdict(low, high)}**."]
+    return lines
 
 
 def by_day(daily: pd.DataFrame) -> pd.DataFrame:
-    """(day, metric_arm) wide table of the DAILY metrics."""
-    rows = daily[daily.metric.isin(DAILY)]
-    wide = rows.pivot_table(index="day", columns=["metric", "arm"], values="value")
+    """(day, metric arm) regret and watch per DAU, mean over seeds."""
+    rows = daily[daily.metric.isin(["regret", "watch_s_per_dau"])]
+    wide = rows.pivot_table(index="day", columns=["metric", "arm"], values="value", aggfunc="mean")
     wide.columns = [f"{m} {a}" for m, a in wide.columns]
     return wide
 
 
-def gap_lines(wide: pd.DataFrame) -> list[str]:
-    """frozen - daily regret by day after the warm-up: its slope and first/last values."""
-    gap = (wide["regret frozen"] - wide["regret daily"])[wide.index >= WARMUP_DAYS].dropna()
-    if len(gap) < 2:
-        return ["- fewer than 2 days with regret after the warm-up."]
-    slope = float(np.polyfit(gap.index.to_numpy(float), gap.to_numpy(), 1)[0])
-    grows = slope > 0 and gap.iloc[-1] > gap.iloc[0]
-    share = gap.iloc[-1] / wide["regret daily"][gap.index[-1]]
-    size = "a little" if abs(share) < 0.1 else "clearly"
-    return [f"- regret gap frozen - daily: day {gap.index[0]} {gap.iloc[0]:+.3f}, day "
-            f"{gap.index[-1]} {gap.iloc[-1]:+.3f} ({share:+.1%} of the daily feed's regret that "
-            f"day), least-squares slope {slope:+.3f} per day (daily regret is measured on a "
-            "sample of requests, without a CI): the frozen feed "
-            f"**{f'falls {size} further behind' if grows else 'does not fall behind'}** as "
-            "the days pass. Read it with the per-user watch time below, which has a CI."]
-
-
-def plot(wide: pd.DataFrame, path: Path) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, metric in zip(axes, DAILY):
-        for arm in ("daily", "frozen"):
-            ax.plot(wide.index, wide[f"{metric} {arm}"], marker="o", label=arm)
-        ax.set(xlabel="day", title=metric)
-        ax.legend()
+def plot(per_seed_daily: dict[int, pd.DataFrame], path: Path) -> None:
+    """Regret gap and watch-per-DAU gap by day, one line per seed."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for seed, daily in per_seed_daily.items():
+        gap = regret_gap(daily)
+        axes[0].plot(gap.index, gap.to_numpy(), marker="o", label=f"seed {seed}")
+        watch = daily[daily.metric == "watch_s_per_dau"].pivot_table(index="day", columns="arm",
+                                                                     values="value")
+        axes[1].plot(watch.index, watch["frozen"] / watch["daily"] - 1, marker="o")
+    for ax, title in zip(axes, ["regret: frozen - daily", "watch per DAU: frozen / daily - 1"]):
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set(xlabel="day", title=title)
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     tmp = path.with_suffix(".tmp")
     fig.savefig(tmp, dpi=110, format="png")
     os.replace(tmp, path)
+    plt.close(fig)
 
 
-def report(plan, result: Result, argv: list[str], wall_s: float) -> list[str]:
-    wide = by_day(result.daily)
-    table = results_table(plan, result)
-    shown = ["treatment_arm", "metric", "control", "treatment", "rel_effect", "rel_ci_low",
-             "rel_ci_high", "p_value"]
+def report(seeds: list[int], overrides: list[str], out: Path) -> list[str]:
+    loaded = {s: load_frames(out / "frames" / f"seed_{s}") for s in seeds}
+    plans = {s: plan_for(s, overrides) for s in seeds}
+    per_seed = pd.DataFrame([seed_row(s, plans[s], r) for s, (r, _) in loaded.items()])
+    daily = pd.concat([r.daily.assign(seed=s) for s, (r, _) in loaded.items()])
+    plot({s: r.daily for s, (r, _) in loaded.items()}, out / "learning_curve.png")
+    base = plans[seeds[0]].base
+    walls = [w for _, w in loaded.values()]
     return [
-        f"# Learning curve: daily retraining against a frozen feed ({plan.base.world.n_users} "
-        f"users, {plan.base.loop.days} days, seed {plan.base.seed}, paired worlds)", "",
-        f"Arms: {', '.join(f'`{n}` {plan.spec.arms[n]}' for n, _ in plan.arms)}. Generated "
-        f"by run.py in {wall_s:.0f} s (`{' '.join([PRESET, *argv])}`); do not edit.", "",
+        f"# Learning curve: daily retraining against a frozen feed ({base.world.n_users} users, "
+        f"{base.loop.days} days, seeds {seeds}, paired worlds per seed)", "",
+        f"Arms: `daily` ['policy=fyp'], `frozen` ['policy=fyp', "
+        f"'policy.retrain_every_days=1000']. Generated by run.py "
+        f"(`{' '.join([PRESET, *overrides])}`), median {np.median(walls):.0f} s per seed; do "
+        "not edit.", "",
         "Both arms serve day 0 from the cold-start fallback and fit their models on day 1; "
-        "from day 2 on only `daily` retrains. Regret: oracle page value minus served page value "
-        f"on a {plan.base.loop.regret_sample:.0%} sample of requests.", "",
-        "## The regret gap", "", *gap_lines(wide), "", "## By day", "",
-        markdown(wide.round(3).reset_index()), "",
-        f"## Per user, days {WARMUP_DAYS}+ (paired CIs, control `{plan.control}`)", "",
-        markdown(table[table.metric.isin(PER_USER)][shown]), "",
-        "![regret, true value and watch per DAU by day](learning_curve.png)"]
+        "from day 2 on only `daily` retrains. Effects are frozen relative to daily, per user "
+        f"over days {WARMUP_DAYS}+. Regret: oracle page value minus served page value on a "
+        f"{base.loop.regret_sample:.0%} sample of requests.", "",
+        "## Across seeds (each seed a different world)", "", *across_seeds(per_seed), "",
+        "## Per seed (within-seed paired CIs cover users, not worlds)", "",
+        markdown(per_seed.round(4)), "", "## By day, mean over seeds", "",
+        markdown(by_day(daily).round(3).reset_index()), "",
+        "![regret and watch gaps by day, one line per seed](learning_curve.png)"]
+
+
+def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
+    parser.add_argument("--jobs", type=int, default=1, help="seeds in parallel processes")
+    parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from frames/seed_<s>/, no simulation")
+    return parser.parse_known_args(argv)
 
 
 def main(argv: list[str]) -> None:
-    plan, result, out, rest, wall_s = run_or_load(PRESET, argv, Path(__file__).parent)
-    lines = report(plan, result, rest, wall_s)
-    plot(by_day(result.daily), out / "learning_curve.png")
-    write_results(out, lines)
+    args, overrides = parse(argv)
+    if not args.report_only:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            walls = pool.map(run_seed, args.seeds, [overrides] * len(args.seeds),
+                             [args.out] * len(args.seeds))
+            for seed, wall_s in zip(args.seeds, walls):
+                print(f"seed {seed}: both arms in {wall_s:.0f} s", flush=True)
+    lines = report(args.seeds, overrides, args.out)
+    write_results(args.out, lines)
     print("\n".join(lines), flush=True)
 
 

@@ -35,9 +35,9 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from feedsim.experiment.canonical_report import write_results
+from feedsim.experiment.stats import t_interval
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -94,15 +94,6 @@ def simulate(args) -> None:
 def slope(values: pd.Series) -> float:
     """Least-squares slope of a metric over its days."""
     return float(np.polyfit(values.index.to_numpy(float), values.to_numpy(float), 1)[0])
-
-
-def t_interval(x: np.ndarray) -> tuple[float, float, float]:
-    """(mean, low, high) of a 95 % t interval; nan bounds with fewer than two values."""
-    mean = float(np.mean(x))
-    if x.size < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, x.size - 1) * np.std(x, ddof=1) / np.sqrt(x.size))
-    return mean, mean - half, mean + half
 
 
 def slopes(daily: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -35,7 +35,6 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -43,6 +42,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from feedsim.config.compose import load_config  # noqa: E402
 from feedsim.loop import Simulation  # noqa: E402
 from feedsim.metrics.ecosystem import TRENDING, by_day_part  # noqa: E402
+from feedsim.experiment.stats import t_interval  # noqa: E402
 
 HERE = Path(__file__).parent
 BASE = ("policy=fyp", "loop.progress=false", "loop.regret_sample=0")
@@ -105,13 +105,6 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def t_interval(x: np.ndarray) -> tuple[float, float, float]:
-    """(low, high, mean) of a 95 % t interval for the mean of x."""
-    mean = float(x.mean())
-    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return mean - half, mean + half, mean
-
-
 def paired_lifts(frame: pd.DataFrame, arm: str, base: str) -> tuple[dict, int]:
     """`arm` minus `base` new-trend share per (seed, day): a t interval per quarter and for
     the first half of the day, and the number of (seed, day) pairs."""
@@ -145,7 +138,7 @@ def quarter_table(table: pd.DataFrame, cis: dict) -> list[str]:
         share = {a: table[(table.arm == a) & (table.quarter == q)].new_trend_share.iloc[0]
                  for a in arms}
         cells = [f"Q{q}", *[f"{100 * share[a]:.2f} %" for a in arms]]
-        cells += [f"{100 * ci[q][2]:+.2f} pt [{100 * ci[q][0]:+.2f}, {100 * ci[q][1]:+.2f}]"
+        cells += [f"{100 * ci[q][0]:+.2f} pt [{100 * ci[q][1]:+.2f}, {100 * ci[q][2]:+.2f}]"
                   for ci in cis.values()]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -173,7 +166,7 @@ def write_results(frame: pd.DataFrame, walls: dict[str, list[float]], args) -> N
               *quarter_table(table, cis), ""]
     for arm, ci in cis.items():
         for span in ("first half", "whole day"):
-            low, high, mean = ci[span]
+            mean, low, high = ci[span]
             lines.append(f"- `{arm}` minus `{BASELINE[arm]}`, {span}: {100 * mean:+.2f} pt, "
                          f"95 % CI [{100 * low:+.2f}, {100 * high:+.2f}]: it "
                          f"{verdict(low, high, BASELINE[arm])}.")
@@ -230,7 +223,10 @@ def saved(args) -> tuple[pd.DataFrame, dict[str, list[float]]]:
     path = HERE / f"walls{args.name}.json"
     walls = json.loads(path.read_text()) if path.exists() else {}
     args.jobs = walls.pop("jobs", args.jobs)
-    return pd.read_csv(csv), walls
+    frame = pd.read_csv(csv)
+    args.seeds = sorted(int(s) for s in frame.seed.unique())       # the run's, not the flags'
+    args.days = int(frame.day.max()) + 1
+    return frame, walls
 
 
 def main(argv: list[str]) -> None:

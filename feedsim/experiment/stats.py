@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 from scipy.special import ndtri
 
 # metric -> (numerator column, denominator column or None for a per-user mean, scale)
@@ -163,6 +164,18 @@ def compare_arms(per_user: pd.DataFrame, arms: list[str], control: str, paired: 
     tables = [compare(per_user, control, arm, paired, metrics, n_boot, alpha, rng, definitions)
               for arm in arms if arm != control]
     return pd.concat(tables, ignore_index=True)
+
+
+def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): a t interval for the mean of independent replicates x (seeds, or
+    seed-days), the spread between runs of the world rather than between users inside one
+    run. The bounds are nan with fewer than two values."""
+    x = np.asarray(x, dtype=np.float64)
+    mean = float(x.mean()) if x.size else float("nan")
+    if x.size < 2:
+        return mean, float("nan"), float("nan")
+    half = float(scipy_stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return mean, mean - half, mean + half
 
 
 def markdown(table: pd.DataFrame) -> str:
