@@ -19,7 +19,7 @@ each seed's frames under frames/seed_<s>/ (`--report-only` rewrites the report f
 
     .venv/bin/python experiments/learning_curve/run.py --seeds 0 1 2 3 4 5 --jobs 2
     .venv/bin/python experiments/learning_curve/run.py --report-only
-    .venv/bin/python experiments/learning_curve/run.py --out /tmp/lc --seeds 0 1 world=tiny loop.days=3
+    .venv/bin/python experiments/learning_curve/run.py --seeds 0 1 --out /tmp/lc world=tiny loop.days=3
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ Two explanations predict different things:
   same rise in relative regret as `fyp`;
 - the learner feeds on its own exposure (it only sees outcomes of what it chose): then
   `fyp_frozen`'s regret should rise less than `fyp`'s, and the training window (`fyp_window1`,
-  only yesterday; `fyp_window7`, a week) should change the slope.
+  only yesterday, against the default week) should change the slope.
 
 Every (arm, seed) is one simulation on the small world with regret measured on a fifth of the
 requests; runs go in parallel (`--jobs`), each saving its daily metrics to
@@ -20,7 +20,7 @@ the frames only: relative regret (regret / the oracle's page value on the same r
 and each arm's least-squares slope over days 1..D-1 with a 95 % t interval over seeds, and
 each arm's slope minus fyp's, paired by seed.
 
-    .venv/bin/python experiments/regret_trend/run.py --seeds 0 1 2 --days 7 --jobs 2
+    .venv/bin/python experiments/regret_trend/run.py --seeds 0 1 2 3 4 5 --days 8 --jobs 2
     .venv/bin/python experiments/regret_trend/run.py --report-only
 """
 from __future__ import annotations
