@@ -4,9 +4,10 @@ The behaviour model's response (`feedsim/behavior/kernel.py`) and the DPP's gree
 (`feedsim/rerank/dpp.py`) are sequential per row: each slot or pick depends on the one before.
 As numpy they are dozens of small passes per step; compiled by numba they are one loop.
 `njit` here is numba's, compiled with `nogil` (threads can share the work) and cached on disk
-(the first run on a machine compiles, later runs load). Without numba installed it is a
-no-op decorator: the loops then run as plain Python, correct but slow, and the behaviour
-model uses its numpy steps instead (`AVAILABLE` is False).
+(the first run on a machine compiles, later runs load). numba is a dependency of feedsim;
+were it missing, `njit` would be a no-op and the loops would run as plain Python, correct
+but far too slow to serve a day (the exact top-k, the merge and the page fill have no numpy
+twin), while the behaviour model would switch to its numpy steps (`AVAILABLE` is False).
 """
 from __future__ import annotations
 

@@ -62,6 +62,8 @@ def test_non_finite_weights_never_replace_a_checkpoint(tmp_path):
     ("ranking.fusion.weights.dwell=1.0", "ranking.fusion.weights"),
     ("ranking.train.max_val_rows=-1", "ranking.train.max_val_rows"),
     ("ranking.counter_freshness=hourly", "ranking.counter_freshness"),
+    ("ranking.hidden=[]", "ranking.hidden"),
+    ("ranking.hidden=[0,32]", "ranking.hidden"),
 ])
 def test_unknown_names_fail_at_compose_time(override, match):
     with pytest.raises(Exception, match=match):

@@ -92,6 +92,27 @@ def test_a_table_over_the_cap_falls_back_and_checkpoints_leave_it_out(tiny_logge
     ple = _ranker(sim, "ranking=ple")                           # no split first layer
     _score(ple, sim)
     assert ple.item_cache.builds == 0
+    with pytest.raises(ValueError, match="PLE"):                # item rows asked of it anyway
+        ple.model(torch.zeros((1, 6), dtype=torch.long), torch.zeros((4, 32)), per_request=4,
+                  item=torch.zeros((4, 8)))
+
+
+def test_a_table_that_no_longer_fits_is_dropped_not_kept(tiny_logged_sim):
+    sim = tiny_logged_sim
+    ranker = _ranker(sim)
+    _score(ranker, sim)
+    assert ranker.item_cache.table is not None
+    ranker.item_cache.max_bytes = 1                  # as if the catalogue outgrew the cap
+    _score(ranker, sim, day=4)
+    assert ranker.item_cache.table is None and ranker.item_cache.builds == 1
+
+
+def test_the_memory_estimate_counts_a_table_only_where_one_is_built():
+    from feedsim.world.memory import item_table_bytes
+    assert item_table_bytes(tiny_config(), 1000) > 0
+    assert item_table_bytes(tiny_config("ranking=ple"), 1000) == 0
+    assert item_table_bytes(tiny_config("device=cuda"), 1000) == 0
+    assert item_table_bytes(tiny_config("ranking.item_cache_mb=0.001"), 10**6) <= 0.001 * 2**20
 
 
 @pytest.mark.parametrize("value", ["-1", "nan"])

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from feedsim.retrieval.base import RetrievalError
 from feedsim.retrieval.config import IndexConfig
 from feedsim.retrieval.index import ExactIndex, make_index
+from feedsim.retrieval.topk import topk_exact
 
 
 def vectors(n: int, d: int, seed: int = 0) -> np.ndarray:
@@ -62,7 +64,6 @@ def test_few_query_and_batched_search_agree():
 def test_compiled_topk_is_exact_with_ties_to_the_lower_column(b, n, k):
     """The threshold selection returns torch.topk's values; among equal scores (rows of a few
     distinct values force the whole-row fallback) the lower column comes first."""
-    from feedsim.retrieval.topk import topk_exact
     rng = np.random.default_rng(b + n)
     scores = rng.standard_normal((b, n)).astype(np.float32)
     scores[::3] = rng.integers(0, 4, (len(scores[::3]), n))            # heavy ties
@@ -74,3 +75,18 @@ def test_compiled_topk_is_exact_with_ties_to_the_lower_column(b, n, k):
         assert len(set(col.tolist())) == k
         ref = np.argsort(-row, kind="stable")[:k]                 # lower column first on ties
         np.testing.assert_array_equal(col, ref)
+
+
+def test_non_finite_vectors_or_queries_are_refused_and_an_empty_index_returns_padding():
+    items = np.eye(4, dtype=np.float32)
+    bad = items.copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(RetrievalError, match="1 of the 4 vectors hold NaN or inf"):
+        ExactIndex().build(bad)
+    index = ExactIndex().build(items)
+    with pytest.raises(RetrievalError, match="queries hold NaN or inf"):
+        index.search(np.array([[np.inf, 0, 0, 0]], dtype=np.float32), 2)
+    scores, ids = ExactIndex().build(np.zeros((0, 4), np.float32)).search(items[:2], 3)
+    assert (ids == -1).all() and np.isneginf(scores).all() and ids.shape == (2, 3)
+    with pytest.raises(ValueError, match="k=5 must be in 1..4"):
+        topk_exact(np.zeros((2, 4), np.float32), 5)

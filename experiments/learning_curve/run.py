@@ -88,7 +88,9 @@ def seed_row(seed: int, plan, result: Result) -> dict:
     return row
 
 
-def verdict(low: float, high: float) -> str:
+def verdict(low: float, high: float, n: int) -> str:
+    if n < 2:
+        return f"cannot be judged from {n} seed (an interval over seeds needs two or more)"
     if high < 0:
         return "falls behind (the interval over seeds is below zero)"
     if low > 0:
@@ -98,17 +100,17 @@ def verdict(low: float, high: float) -> str:
 
 def across_seeds(per_seed: pd.DataFrame) -> list[str]:
     """Markdown lines: each effect's mean over seeds, its t interval, and the verdict."""
-    lines = []
+    lines, watch = [], None
     for col, label in [(m, f"{m}, relative") for m in EFFECTS] + [
             ("regret gap slope", "regret gap frozen - daily, slope per day"),
             ("regret gap last day", "regret gap on the last day, share of daily regret")]:
-        mean, low, high = t_interval(per_seed[col].dropna().to_numpy())
-        lines.append(f"- {label}: mean {mean:+.4f}, 95 % t interval over {len(per_seed)} seeds "
-                     f"[{low:+.4f}, {high:+.4f}]; {int((per_seed[col] < 0).sum())} of "
-                     f"{len(per_seed)} seeds below zero.")
-    mean, low, high = t_interval(per_seed["watch_min_per_user"].to_numpy())
-    lines += ["", f"On watch time per user the frozen feed **{verdict(low, high)}**."]
-    return lines
+        values = per_seed[col].dropna().to_numpy()            # a seed without the figure: out
+        mean, low, high = t_interval(values)
+        watch = (low, high, values.size) if col == "watch_min_per_user" else watch
+        lines.append(f"- {label}: mean {mean:+.4f}, 95 % t interval over {values.size} seeds "
+                     f"[{low:+.4f}, {high:+.4f}]; {int((values < 0).sum())} of {values.size} "
+                     "seeds below zero.")
+    return lines + ["", f"On watch time per user the frozen feed **{verdict(*watch)}**."]
 
 
 def by_day(daily: pd.DataFrame) -> pd.DataFrame:

@@ -106,11 +106,12 @@ def plot(table: pd.DataFrame, path: Path) -> None:
 
 
 def paired_lifts(frame: pd.DataFrame, arm: str, base: str) -> tuple[dict, int]:
-    """`arm` minus `base` new-trend share per (seed, day): a t interval per quarter and for
-    the first half of the day, and the number of (seed, day) pairs."""
+    """`arm` minus `base` new-trend share per seed (its days averaged first: the days of one
+    world share its users and are not independent): a t interval over seeds per quarter, for
+    the first half of the day and the whole day, and the number of seeds."""
     wide = frame.pivot_table(index=["seed", "day", "quarter"], columns="arm",
                              values="new_trend_share")
-    diff = (wide[arm] - wide[base]).unstack("quarter")                     # (pairs, quarters)
+    diff = (wide[arm] - wide[base]).unstack("quarter").groupby(level="seed").mean()  # (seeds, Q)
     ci = {q: t_interval(diff[q].to_numpy()) for q in diff.columns}
     ci["first half"] = t_interval(diff[[1, 2]].mean(axis=1).to_numpy())
     ci["whole day"] = t_interval(diff.mean(axis=1).to_numpy())
@@ -162,7 +163,7 @@ def write_results(frame: pd.DataFrame, walls: dict[str, list[float]], args) -> N
     lines += ["", "Share of impressions on videos of trends that crossed the trending threshold "
               "that day, per quarter of the day's requests, mean over days and seeds, and each "
               "arm minus the arm it differs from by one lever, with a paired 95 % t interval "
-              f"over {n_pairs} seed-days:", "",
+              f"over {n_pairs} seeds (each seed's days averaged first):", "",
               *quarter_table(table, cis), ""]
     for arm, ci in cis.items():
         for span in ("first half", "whole day"):

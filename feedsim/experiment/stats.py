@@ -167,9 +167,10 @@ def compare_arms(per_user: pd.DataFrame, arms: list[str], control: str, paired: 
 
 
 def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): a t interval for the mean of independent replicates x (seeds, or
-    seed-days), the spread between runs of the world rather than between users inside one
-    run. The bounds are nan with fewer than two values."""
+    """(mean, low, high): a t interval for the mean of independent replicates x, one per
+    seed (average a seed's days first: days of one world share its users), so that it covers
+    the spread between runs of the world rather than between users inside one run. The bounds
+    are nan with fewer than two values."""
     x = np.asarray(x, dtype=np.float64)
     mean = float(x.mean()) if x.size else float("nan")
     if x.size < 2:

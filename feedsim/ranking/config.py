@@ -132,6 +132,8 @@ class RankingConfig:
         bad = [h for h in self.esmm if h not in self.heads or h in ("watch", "long_view")]
         _require(not bad and (not self.esmm or "long_view" in self.heads), "esmm",
                  "binary heads other than long_view, with long_view among the heads", bad)
+        _require(len(self.hidden) > 0 and all(int(h) > 0 for h in self.hidden), "hidden",
+                 "a non-empty list of positive layer widths", list(self.hidden))
         for key in ("embedding_dim", "tower_hidden", "n_experts", "task_experts", "ple_levels",
                     "candidates", "duration_buckets"):
             _require(getattr(self, key) > 0, key, "a positive integer", getattr(self, key))

@@ -52,6 +52,7 @@ class ItemCache:
         """The (V, W) table of `model` on `day` (built at its first use), or None when no
         table fits the cap. Row v is video v's item part."""
         if not self.fits(model, n_videos):
+            self.invalidate()                  # a table of an earlier day must not linger
             return None
         key = (int(day), int(n_videos))
         if self.key != key or self.model is None or self.model() is not model:

@@ -44,7 +44,9 @@ class ExactIndex(Index):
         self.vectors: torch.Tensor | None = None          # (N, D)
 
     def build(self, vectors) -> "ExactIndex":
-        self.vectors = torch.as_tensor(vectors, dtype=torch.float32).to(self.device).contiguous()
+        vectors = torch.as_tensor(vectors, dtype=torch.float32).to(self.device).contiguous()
+        _require_finite(vectors, "vectors")
+        self.vectors = vectors
         return self
 
     @torch.no_grad()
@@ -52,7 +54,11 @@ class ExactIndex(Index):
         """Top-k as device tensors (no host copy): (B, k) scores and ids."""
         if self.vectors is None:
             raise RetrievalError("index: search() called before build()")
+        _require_finite(queries, "queries")
         k_eff = min(k, self.vectors.shape[0])
+        if k_eff == 0:                                       # an empty catalogue, or k = 0
+            empty = torch.zeros((queries.shape[0], 0), device=self.device)
+            return empty, empty.long()
         out_s, out_i = [], []
         for start in range(0, queries.shape[0], self.query_batch):     # a loop over chunks
             q = queries[start:start + self.query_batch].to(self.device, torch.float32)
@@ -108,6 +114,15 @@ def import_faiss():
         raise RetrievalError("retrieval.index.kind=faiss_hnsw needs faiss: "
                              "pip install 'feedsim[ann]' (faiss-cpu)") from exc
     return faiss
+
+
+def _require_finite(x: torch.Tensor, what: str) -> None:
+    """A NaN or inf in vectors or queries would rank differently on the two top-k paths (and
+    means the model that made them diverged): refused with a one-line error."""
+    bad = int((~torch.isfinite(x)).any(dim=-1).sum()) if x.numel() else 0
+    if bad:
+        raise RetrievalError(f"index: {bad} of the {x.shape[0]} {what} hold NaN or inf "
+                             "(the model that produced them diverged)")
 
 
 def pad_k(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

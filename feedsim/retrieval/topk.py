@@ -8,8 +8,10 @@ these cores it costs as much as the matrix product before it. Here a row is read
 - one pass keeps the scores that clear it;
 - a stable sort of those few orders them; the first k are the answer.
 If fewer than k clear the threshold (a row of many equal scores), the row is sorted whole.
-The result is exact: the same values as `torch.topk`, and among equal scores the lower index
-first (torch leaves that order unspecified). Rows are split across threads (the compiled pass
+The result is exact for finite scores: the same values as `torch.topk`, and among equal
+scores the lower index first (torch leaves that order unspecified). A NaN never clears the
+threshold, where torch ranks it first; the index refuses non-finite vectors and queries, so
+neither path meets one. Rows are split across threads (the compiled pass
 releases the GIL), as many as torch uses.
 """
 from __future__ import annotations
@@ -25,7 +27,9 @@ MIN_ROWS = 8             # rows per thread below which one thread does the whole
 
 def topk_exact(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k best: (values (B, k) float32 descending, columns (B, k) int64).
-    scores (B, N) float32, k <= N."""
+    scores (B, N) float32, 0 < k <= N."""
+    if not 0 < k <= scores.shape[1]:
+        raise ValueError(f"topk_exact: k={k} must be in 1..{scores.shape[1]} (the row length)")
     scores = np.ascontiguousarray(scores, dtype=np.float32)
     b = scores.shape[0]
     values = np.empty((b, k), dtype=np.float32)

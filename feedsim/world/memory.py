@@ -31,8 +31,11 @@ def estimate_bytes(cfg: Config) -> int:
 
 def item_table_bytes(cfg: Config, n_videos: float) -> float:
     """The ranker's per-video item table (ranking/item_cache.py), up to its cap: the first
-    layers' widths side by side, for the widest model (one MLP per task)."""
+    layers' widths side by side, for the widest model (one MLP per task). None is built for
+    PLE, or on a GPU (`device=cuda`; `auto` counts as the host, the larger case)."""
     r = cfg.ranking
+    if r.model == "ple" or cfg.device == "cuda":
+        return 0.0
     width = max(len(r.heads), r.n_experts) * r.hidden[0] + len(r.heads) * r.n_experts
     return min(4.0 * n_videos * width, r.item_cache_mb * 2**20)
 

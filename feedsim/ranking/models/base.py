@@ -90,8 +90,8 @@ class GroupedLinear(nn.Module):
             else:                                # the item part (bias included) is looked up
                 if self.item_cols is None:
                     raise RuntimeError("forward(item=...): build the model's item_table first")
-                n_dense = x.candidate.shape[1]
-                y = x.item[:, self.item_cols].addmm_(x.candidate, side_by_side[-n_dense:])
+                dense_rows = side_by_side[d_in - x.candidate.shape[1]:]    # (C_d, G*O)
+                y = x.item[:, self.item_cols].addmm_(x.candidate, dense_rows)
             shared = x.request @ side_by_side[:n_req]                               # (B, G*O)
             y.unflatten(0, (shared.shape[0], x.per_request)).add_(shared.unsqueeze(1))
             return y.unflatten(1, (g, d_out)).transpose(0, 1)                   # (G, N, O)
@@ -179,13 +179,16 @@ class RankingModel(nn.Module, ABC):
         d = self.spec.embedding_dim
         first = self.spec.request_fields * d + self.spec.request_dense          # its rows
         emb = self.embedding(item_cat).flatten(1)                               # (V, F_c*D)
-        parts, width = [], 0
-        for layer in self.input_layers():
+        layers = self.input_layers()
+        widths = [layer.weight.shape[0] * layer.weight.shape[2] for layer in layers]
+        table = emb.new_empty((emb.shape[0], sum(widths)))                      # (V, W)
+        width = 0
+        for layer, w in zip(layers, widths):         # one layer's part at a time, not 2x W
             weight = layer._side_by_side()[first:first + emb.shape[1]]          # (F_c*D, G*O)
-            parts.append(torch.addmm(layer.bias.reshape(-1), emb, weight))      # (V, G*O)
-            layer.item_cols = slice(width, width + weight.shape[1])
-            width += weight.shape[1]
-        return torch.cat(parts, dim=1)                                          # (V, W)
+            layer.item_cols = slice(width, width + w)
+            table[:, layer.item_cols] = torch.addmm(layer.bias.reshape(-1), emb, weight)
+            width += w
+        return table
 
     def _input(self, cat: torch.Tensor, dense: torch.Tensor, per_request: int,
                item: torch.Tensor | None = None) -> torch.Tensor | RequestSplit:
@@ -194,6 +197,9 @@ class RankingModel(nn.Module, ABC):
         (N, W) from item_table, `cat` holds the request fields of one row per request."""
         fr, dr = self.spec.request_fields, self.spec.request_dense
         if item is not None:
+            if not self.splits_requests or fr + dr == 0:
+                raise ValueError(f"{type(self).__name__}: item rows need a model that splits "
+                                 "request and candidate columns (not PLE, and request fields)")
             request = torch.cat([self.embedding(cat[:, :fr]).flatten(1),
                                  dense[::per_request, :dr]], dim=1)             # (B, I_r)
             return RequestSplit(request, dense[:, dr:], per_request, item)
