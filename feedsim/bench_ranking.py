@@ -40,6 +40,7 @@ from feedsim.ranking.train import EVAL_BATCH, FitResult, Tensors, _epoch, _optim
 TASKS = ["watch", "long_view", "like", "comment", "share", "follow", "skip"]
 ROWS, VOCAB, FIELDS, DENSE, BATCH = 32_768, 60_000, 14, 32, 1024
 PER_REQUEST, REQUEST_FIELDS, REQUEST_DENSE = 24, 6, 9     # as the fyp's pre-rank and encoder
+CATALOGUE = 20_000          # videos of the item table: 20 k x 284 floats, 23 MB, beyond cache
 
 
 class BareMMoE(nn.Module):
@@ -107,14 +108,19 @@ def _ours_score(ranker: Ranker, data: Tensors) -> None:
 
 
 def _request_split_rates(gen: torch.Generator, heads: Heads, device: str,
-                         repeats: int) -> tuple[list[float], list[float]]:
+                         repeats: int) -> tuple[list[float], list[float], list[float]]:
     """Scoring samples/s of an MMoE whose rows come in requests of PER_REQUEST candidates
-    sharing their request-level columns: split once per request, against the same model and
-    rows scored unsplit (the reference)."""
+    sharing their request-level columns: split once per request, and through an item table
+    of a CATALOGUE-video catalogue (each row a random video, so the rows it gathers are
+    scattered as in serving), each against the same model and rows scored unsplit (the
+    reference)."""
     spec = ModelSpec(VOCAB, FIELDS, DENSE, len(TASKS), hidden=(64, 32), tower_hidden=16,
                      sparse=True, request_fields=REQUEST_FIELDS, request_dense=REQUEST_DENSE)
     ranker = _serving_ranker(build_model("mmoe", spec, gen).to(device), heads, device)
     rows = _data(gen)
+    catalogue = rows.cat[:CATALOGUE, REQUEST_FIELDS:].clone()           # (V, F_c) per video
+    videos = torch.randint(0, CATALOGUE, (ROWS,), generator=gen)        # (N,) a video per row
+    rows.cat[:, REQUEST_FIELDS:] = catalogue[videos]
     rows.cat[:, :REQUEST_FIELDS] = rows.cat[::PER_REQUEST, :REQUEST_FIELDS].repeat_interleave(
         PER_REQUEST, 0)[:ROWS]
     rows.dense[:, :REQUEST_DENSE] = rows.dense[::PER_REQUEST, :REQUEST_DENSE].repeat_interleave(
@@ -125,8 +131,8 @@ def _request_split_rates(gen: torch.Generator, heads: Heads, device: str,
     scale = ROWS / n                                                     # rates per ROWS rows
     split, full = _paired_rates(lambda: ranker._predict_tensors(data, PER_REQUEST),
                                 lambda: ranker._predict_tensors(data, 1), repeats)
-    table = ranker.model.item_table(data.cat[:, REQUEST_FIELDS:])        # a video per row
-    videos = torch.arange(n, device=device)
+    table = ranker.model.item_table(catalogue.to(device))                 # (V, W)
+    videos = videos[:n].to(device)
     requests = data.cat[::PER_REQUEST, :REQUEST_FIELDS]
     items, _ = _paired_rates(
         lambda: ranker.predict_items(requests, data.dense, videos, table, PER_REQUEST),

@@ -17,7 +17,7 @@ within-seed paired CI) and the least-squares slope of the regret gap frozen - da
 of both arms, mean over seeds. Writes results.md and learning_curve.png beside this file, and
 each seed's frames under frames/seed_<s>/ (`--report-only` rewrites the report from them).
 
-    .venv/bin/python experiments/learning_curve/run.py --seeds 0 1 2 3 4 5 --jobs 2
+    .venv/bin/python experiments/learning_curve/run.py --seeds 0 1 2 3 4 5 --jobs 1
     .venv/bin/python experiments/learning_curve/run.py --report-only
     .venv/bin/python experiments/learning_curve/run.py --seeds 0 1 --out /tmp/lc world=tiny loop.days=3
 """
