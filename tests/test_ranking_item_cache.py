@@ -62,6 +62,23 @@ def test_cached_scores_equal_uncached_and_the_table_is_built_once_a_day(tiny_log
     assert cached.item_cache.builds == 2                       # the age buckets moved on
 
 
+def test_the_three_serving_paths_agree_the_gpus_included(tiny_logged_sim):
+    """Item table (CPU default), request split (CPU without a table) and whole rows (what
+    device=cuda serves, launch-bound rather than flops-bound) score alike on the same rows."""
+    from feedsim.ranking.features import serving_rows
+    sim = tiny_logged_sim
+    ranker = _ranker(sim)
+    users, per_request = np.arange(10), 8
+    cand = (np.arange(80) * 5 % sim.ctx.view.videos.n).reshape(10, per_request)
+    rows = serving_rows(sim.ctx.view, sim.ctx.counters.recent, ranker.history, users, cand,
+                        users % 24, users % 3, 3)
+    by_table = ranker._cached_predict(rows, per_request, 3)
+    split, whole = ranker.predict(rows, per_request), ranker.predict(rows, per_request, False)
+    for task, pred in whole.items():
+        np.testing.assert_allclose(by_table[task], pred, rtol=2e-5, atol=1e-6)
+        np.testing.assert_allclose(split[task], pred, rtol=2e-5, atol=1e-6)
+
+
 def test_the_table_follows_every_change_of_the_model(tiny_logged_sim):
     sim = tiny_logged_sim
     ranker = _ranker(sim)
