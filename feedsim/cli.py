@@ -22,10 +22,11 @@ from feedsim.loop import RunDirError, run
 from feedsim.loop.checkpoint import CheckpointError, check_resume
 from feedsim.ranking.config import RankingConfigError
 from feedsim.rerank.config import RerankConfigError
+from feedsim.retrieval.base import DivergedError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 USER_ERRORS = (ConfigError, RunDirError, LogSchemaError, DeviceError, CheckpointError,
-               RankingConfigError, RerankConfigError)
+               RankingConfigError, RerankConfigError, DivergedError)
 log = logging.getLogger("feedsim")
 
 

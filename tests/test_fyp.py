@@ -184,3 +184,18 @@ def test_the_day_cache_refills_a_short_list_only_once_half_of_it_is_used():
     cache.store(np.array([0]), empty, *(np.zeros((1, 500)),) * 3)
     cache.drain(np.array([0]), np.array([0]), refill_below=100)
     assert not cache.valid[0]                             # nothing found: try again next time
+
+
+def test_a_diverged_source_stops_the_run_naming_it_instead_of_being_skipped(monkeypatch):
+    """A source with too little data is skipped for the day (RetrievalError); one whose model
+    produced NaN vectors must not serve on: DivergedError, naming the source."""
+    import torch
+    from feedsim.retrieval.base import DivergedError
+    from feedsim.retrieval.two_tower import TwoTowerSource
+    encode = TwoTowerSource.video_vectors
+    monkeypatch.setattr(TwoTowerSource, "video_vectors",
+                        lambda self, ids: encode(self, ids) * torch.tensor(float("nan")))
+    sim = Simulation(tiny_config("policy=fyp", "loop.days=2"))
+    sim.step_day()                                      # day 0: cold start, nothing fitted
+    with pytest.raises(DivergedError, match="retrieval source 'two_tower': index: .* NaN or inf"):
+        sim.step_day()

@@ -62,7 +62,7 @@ def test_cached_scores_equal_uncached_and_the_table_is_built_once_a_day(tiny_log
     assert cached.item_cache.builds == 2                       # the age buckets moved on
 
 
-def test_the_three_serving_paths_agree_the_gpus_included(tiny_logged_sim):
+def test_the_three_serving_paths_agree_including_the_whole_row_path_cuda_takes(tiny_logged_sim):
     """Item table (CPU default), request split (CPU without a table) and whole rows (what
     device=cuda serves, launch-bound rather than flops-bound) score alike on the same rows."""
     from feedsim.ranking.features import serving_rows

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from feedsim.retrieval.base import RetrievalError
+from feedsim.retrieval.base import DivergedError
 from feedsim.retrieval.config import IndexConfig
 from feedsim.retrieval.index import ExactIndex, make_index
 from feedsim.retrieval.topk import topk_exact
@@ -81,10 +81,10 @@ def test_non_finite_vectors_or_queries_are_refused_and_an_empty_index_returns_pa
     items = np.eye(4, dtype=np.float32)
     bad = items.copy()
     bad[2, 1] = np.nan
-    with pytest.raises(RetrievalError, match="1 of the 4 vectors hold NaN or inf"):
+    with pytest.raises(DivergedError, match="1 of the 4 vectors hold NaN or inf"):
         ExactIndex().build(bad)
     index = ExactIndex().build(items)
-    with pytest.raises(RetrievalError, match="queries hold NaN or inf"):
+    with pytest.raises(DivergedError, match="queries hold NaN or inf"):
         index.search(np.array([[np.inf, 0, 0, 0]], dtype=np.float32), 2)
     scores, ids = ExactIndex().build(np.zeros((0, 4), np.float32)).search(items[:2], 3)
     assert (ids == -1).all() and np.isneginf(scores).all() and ids.shape == (2, 3)

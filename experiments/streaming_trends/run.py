@@ -17,9 +17,10 @@ day's requests (request order is the day loop's time; `by_day_part`). Writes
 results{name}.md, by_quarter{name}.csv, walls{name}.json (wall seconds of each simulated day
 per arm) and new_trend_capture{name}.png next to this file; nothing in them is typed in.
 `--report-only` rewrites the report and plot from by_quarter{name}.csv (and walls{name}.json
-when it exists) without simulating again; pass the run's other arguments with it.
+when it exists) without simulating again. Seeds and days come from the table; pass the run's
+--world, --world-overrides and --name with it, since the header names them.
 
-    .venv/bin/python experiments/streaming_trends/run.py [--seeds 0 1] [--days 4] [--jobs 2]
+    .venv/bin/python experiments/streaming_trends/run.py [--seeds 0 1] [--days 3] [--jobs 2]
     .venv/bin/python experiments/streaming_trends/run.py --world small \
         --world-overrides world.trend_life_days=1 --arms daily streaming --name _fast
 """
@@ -119,6 +120,8 @@ def paired_lifts(frame: pd.DataFrame, arm: str, base: str) -> tuple[dict, int]:
 
 
 def verdict(low: float, high: float, base: str) -> str:
+    if np.isnan(low):
+        return "cannot be judged: an interval over seeds needs two or more seeds"
     return (f"puts more of the day on new trends than `{base}` (the CI excludes zero)"
             if low > 0 else f"is behind `{base}` (the CI excludes zero)" if high < 0 else
             "shows no detectable difference at this size")
@@ -232,8 +235,8 @@ def saved(args) -> tuple[pd.DataFrame, dict[str, list[float]]]:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--days", type=int, default=4)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
+    parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--world", default="tiny")
     parser.add_argument("--world-overrides", nargs="*", default=[],
                         help="world settings every arm shares, e.g. world.trend_life_days=1")

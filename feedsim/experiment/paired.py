@@ -83,19 +83,19 @@ def watch_per_dau(per_user: pd.DataFrame, control: str, treatment: str, n_boot: 
             "rel_hi": d["rel_effect"][0] + 1.96 * d["rel_se"][0], "boot_lo": lo, "boot_hi": hi}
 
 
-def save_frames(out_dir: Path, result: Result, wall_s: float) -> None:
-    """The per-user and daily frames and the run's wall time, under out_dir/frames/, so that a
+def save_frames(out_dir: Path, result: Result, wall_s: float, folder: str = "frames") -> None:
+    """The per-user and daily frames and the run's wall time, under out_dir/folder/, so that a
     report can be rewritten without simulating again (`load_frames`)."""
-    frames = Path(out_dir) / "frames"
+    frames = Path(out_dir) / folder
     frames.mkdir(parents=True, exist_ok=True)
     result.per_user.to_parquet(frames / "per_user.parquet", index=False)
     result.daily.to_parquet(frames / "daily.parquet", index=False)
     (frames / "run.json").write_text(json.dumps({"wall_s": wall_s}))
 
 
-def load_frames(out_dir: Path) -> tuple[Result, float]:
+def load_frames(out_dir: Path, folder: str = "frames") -> tuple[Result, float]:
     """(result, wall_s) saved by `save_frames`; a one-line exit when there are none."""
-    frames = Path(out_dir) / "frames"
+    frames = Path(out_dir) / folder
     if not (frames / "run.json").exists():
         raise SystemExit(f"{frames / 'run.json'}: not found; run without --report-only first")
     wall_s = json.loads((frames / "run.json").read_text())["wall_s"]

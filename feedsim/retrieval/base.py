@@ -31,6 +31,12 @@ class EmptyLogError(RetrievalError):
     """A source was fitted on no impressions (or no positives)."""
 
 
+class DivergedError(RuntimeError):
+    """A model produced NaN or inf vectors. Not a RetrievalError: a feed may skip a source
+    that has too little data yet, but must not serve on with a diverged one; the run stops
+    with this one-line message naming the source."""
+
+
 @dataclass(frozen=True)
 class Candidates:
     """Candidates per request: every array is (B, C); video -1 (score -inf) pads short rows."""
@@ -69,7 +75,10 @@ class Source(ABC):
         if log is None or len(log) == 0:
             raise EmptyLogError(f"retrieval source {self.name!r}: cannot fit on an empty "
                                 "impression log (no days logged yet?)")
-        self._fit(log)
+        try:
+            self._fit(log)
+        except DivergedError as exc:
+            raise DivergedError(f"retrieval source {self.name!r}: {exc}") from None
         self.fitted = True
         return self
 
