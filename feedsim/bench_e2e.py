@@ -52,6 +52,7 @@ def device_name(device: str) -> str:
     return f"cpu ({os.cpu_count()} cores, {platform.machine()})"
 
 
+BUILD_LIMIT_GB = 8.0       # issue 8: a 1 M users x 1 M videos world builds in under 8 GB
 TAIL_REQUESTS = 10         # a step serving fewer requests than this is the day's tail
 
 
@@ -193,7 +194,7 @@ def _build_world(overrides: list[str]) -> dict:
     start = time.perf_counter()
     Simulation(cfg)
     return {"estimate_gb": estimate_bytes(cfg) / 1e9, "build_s": time.perf_counter() - start,
-            "peak_rss_gb": _maxrss_gb(), "limit_gb": cfg.world.max_memory_gb}
+            "peak_rss_gb": _maxrss_gb()}
 
 
 def refusal_message(overrides: list[str]) -> str:
@@ -210,16 +211,19 @@ def refusal_message(overrides: list[str]) -> str:
 
 def world_memory_figures(device: str = "cpu", n_users: int = 1_000_000,
                          n_videos: int = 1_000_000) -> list[dict]:
-    """Peak RSS of building an n_users x n_videos simulation against its estimate and 8 GB."""
+    """Peak RSS of building an n_users x n_videos simulation against 8 GB, beside the up-front
+    estimate of running one popular day of it (the day's logs and temporaries come on top of
+    the build: about 200 bytes per impression, 9.1 GB at 1 M x 1 M)."""
     overrides = ["world=large", f"world.n_users={n_users}", f"world.n_videos={n_videos}",
-                 "world.max_memory_gb=8", "policy=popular", "loop.regret_sample=0",
-                 "loop.progress=false"]
+                 "policy=popular", "loop.days=1", "loop.log_memory_days=1",
+                 "loop.regret_sample=0", "loop.progress=false"]
     out = isolated(_build_world, overrides)
     device = device_name(device)
     too_big = ["world=large", "world.max_memory_gb=8", "policy=fyp"]
     return [{"name": f"peak RSS building {n_users:,} users x {n_videos:,} videos (popular)",
              "unit": "GB", "device": device, "median": out["peak_rss_gb"],
              "min": out["peak_rss_gb"], "max": out["peak_rss_gb"], "runs": 1,
-             "estimate_gb": out["estimate_gb"], "limit_gb": out["limit_gb"],
-             "fits": out["peak_rss_gb"] < out["limit_gb"], "build_s": out["build_s"],
+             "estimate_gb": out["estimate_gb"], "estimate_of": "a run of one popular day",
+             "limit_gb": BUILD_LIMIT_GB, "fits": out["peak_rss_gb"] < BUILD_LIMIT_GB,
+             "build_s": out["build_s"],
              "refused_config": " ".join(too_big), "refusal": refusal_message(too_big)}]

@@ -48,6 +48,7 @@ def test_world_presets_are_ordered_by_size():
     ("retrieval.two_tower.dim=0", "retrieval.two_tower.dim"),
     ("world.max_memory_gb=1e9", "world.max_memory_gb"),
     ("retrieval.two_tower.dim=10000000", "world"),                 # a model too large to fit
+    ("loop.log_memory_days=0", "loop.log_memory_days"),
 ])
 def test_invalid_values_name_their_key(override, key):
     with pytest.raises(ConfigError) as err:
@@ -69,3 +70,23 @@ def test_cli_rejects_bad_input_in_one_line_and_writes_nothing(tmp_path, override
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and needle in lines[0], proc.stderr
     assert not out.exists()
+
+
+def test_the_memory_estimate_counts_every_day_of_logs_held_and_refuses_on_it():
+    from feedsim.world.memory import estimate_bytes
+    week = ["world=large", "policy=fyp", "loop.days=7"]
+    held = {d: estimate_bytes(load_config([*week, f"loop.log_memory_days={d}"])) for d in (1, 7)}
+    per_day = 1_000_000 * 30 * (56 + 32)                 # users x plays x bytes, ranked logs
+    assert held[7] - held[1] == 6 * per_day
+    with pytest.raises(ConfigError, match="world: needs about"):        # a week at 1 M users
+        validate_config(load_config([*week, "world.max_memory_gb=24"]))
+    validate_config(load_config([*week, "world.max_memory_gb=24", "loop.log_memory_days=1"]))
+
+
+def test_the_run_holds_only_log_memory_days_of_logs(tmp_path):
+    from feedsim.loop import Simulation
+    sim = Simulation(load_config(["world=tiny", "policy=popular", "loop.days=3",
+                                  "loop.log_memory_days=1", "loop.progress=false"]))
+    for _ in range(3):
+        sim.step_day()
+    assert sorted(sim.ctx.recent_logs) == [2]

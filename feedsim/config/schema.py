@@ -119,6 +119,9 @@ class LoopConfig:
     page_size: int = 6
     max_pages_per_session: int = 200
     seen_window: int = 512             # recently served videos remembered per user
+    log_memory_days: int = 7           # days of impression logs held in memory: all the learned
+    #                                    policies can train on (their windows are 7 days); fewer
+    #                                    saves memory in large worlds (1: today's only)
     regret_sample: float = 0.05        # share of requests also served by the oracle for regret
     views_milestone_per_user: float = 0.1   # new-video view milestone = this x users (1 k at 10 k)
     write_impressions: bool = True

@@ -15,7 +15,7 @@ from feedsim.config.schema import MARKETS, Config
 DEVICES = ("auto", "cpu", "cuda")
 POSITIVE_INTS = {
     "world": ("n_users", "n_creators", "n_videos", "n_topics", "style_dim", "n_sounds"),
-    "loop": ("days", "page_size", "max_pages_per_session", "seen_window"),
+    "loop": ("days", "page_size", "max_pages_per_session", "seen_window", "log_memory_days"),
     "behavior": ("creator_buckets", "threads"),
     "policy": ("popular_pool", "oracle_candidates", "prerank", "retrain_every_days",
                "refill_below", "live_candidates", "live_refresh_requests"),

@@ -37,7 +37,6 @@ from feedsim.world import World
 log = logging.getLogger("feedsim")
 RUN_MARKERS = ("summary.json", "metrics.parquet", "impressions", "checkpoint.pkl")
 WALL_CLOCK_METRICS = ("offline/train_samples_per_s",)   # kept out of metrics.parquet
-LOG_MEMORY_DAYS = 7
 
 
 class RunDirError(RuntimeError):
@@ -133,7 +132,8 @@ class Simulation:
         if log_ is not None:
             log_.source = self._source_index(result)
             self.ctx.recent_logs[day] = log_
-            for old in [d for d in self.ctx.recent_logs if d <= day - LOG_MEMORY_DAYS]:
+            held = self.cfg.loop.log_memory_days                # what training can read
+            for old in [d for d in self.ctx.recent_logs if d <= day - held]:
                 del self.ctx.recent_logs[old]
             if self.ctx.store is not None:
                 self.ctx.store.write_day(day, log_.to_table(self.arm_names, self.source_names))

@@ -1,17 +1,30 @@
 """Up-front memory estimate: a world too large for the machine is refused before allocation.
 
 The estimate counts the big arrays (per-user latent and behavioural state, the seen window,
-the catalogue after all uploads, the follow graph, one day of impressions in memory) and the
-learned models' id tables (two-tower, matrix factorisation, ranking embeddings), each with two
-optimiser moments, and the ranker's per-video item table (up to its cap).
+the catalogue after all uploads, the follow graph, the impression logs held in memory: up to
+`loop.log_memory_days` days of them) and the learned models' id tables (two-tower, matrix
+factorisation, ranking embeddings), each with two optimiser moments, and the ranker's
+per-video item table (up to its cap).
+
+Per impression, a log holds 51 bytes of columns, and 83 with a ranker's predictions beside
+them (measured on the tiny world, `ImpressionBatch` arrays over rows); the default worlds
+serve 20 to 28 plays per user a day (about 35 % of users active, 60 to 80 plays each). The
+estimate takes 30 plays and rounds the bytes up. The day being run costs about 200 bytes per
+impression at its end (the estimate takes 220), measured at 200 k and 1 M users: its step logs, their concatenation
+and the end-of-day metrics. A 1 M x 1 M world under the popular baseline built in 5.4 GB and
+peaked at 9.1 GB on its first day and 10.9 GB on its second, holding the first day's log;
+the estimate then counted one day of logs at 72 bytes and said 5.8 GB.
 """
 from __future__ import annotations
 
 from feedsim.config.schema import Config
 
-BYTES_PER_IMPRESSION = 72        # logged columns held in memory until the day's file is written
-PLAYS_PER_DAU = 60.0
-ACTIVE_SHARE = 0.65
+BYTES_PER_IMPRESSION = 56        # logged columns of one impression held in memory
+PREDICTION_BYTES = 32            # a ranker's predictions logged beside them
+INTERPRETER_BYTES = 0.4e9        # Python with numpy, torch and numba loaded, before any array
+IN_FLIGHT_BYTES = 220            # per impression of the day being run: its step logs, the day's
+#                                  concatenated log and the end-of-day metrics' temporaries
+PLAYS_PER_USER_DAY = 30.0
 
 
 def estimate_bytes(cfg: Config) -> int:
@@ -21,11 +34,15 @@ def estimate_bytes(cfg: Config) -> int:
     final_videos = w.n_videos + loop.days * w.n_creators * w.uploads_per_creator_day * 1.5
     per_video = 4 * 18
     follows = 8 * w.n_users * w.initial_follows_median * 2.0
-    impressions = w.n_users * ACTIVE_SHARE * PLAYS_PER_DAU * BYTES_PER_IMPRESSION
+    ranked = cfg.policy.name in ("fyp", "ranked")
+    earlier_days = min(loop.days, loop.log_memory_days) - 1           # held beside today's
+    impressions = w.n_users * PLAYS_PER_USER_DAY * (
+        IN_FLIGHT_BYTES + earlier_days * BYTES_PER_IMPRESSION
+        + (earlier_days + 1) * PREDICTION_BYTES * ranked)
     width = cfg.retrieval.two_tower.dim + cfg.retrieval.mf.factors + cfg.ranking.embedding_dim
     learned = cfg.policy.name in ("fyp", "retrieval", "ranked")
     models = 4 * 3 * (w.n_users + final_videos) * width * learned  # weights + 2 Adam moments
-    return int(w.n_users * per_user + final_videos * per_video + follows + impressions + models
+    return int(INTERPRETER_BYTES + w.n_users * per_user + final_videos * per_video + follows + impressions + models
                + item_table_bytes(cfg, final_videos) * learned)
 
 
