@@ -91,3 +91,18 @@ def test_a_non_positive_milestone_names_its_key():
     with pytest.raises(ConfigError) as err:
         validate_config(load_config(["world=tiny", "loop.views_milestone_per_user=0"]))
     assert str(err.value).startswith("loop.views_milestone_per_user")
+
+
+def test_topic_entropy_and_novelty_have_their_known_answers():
+    from feedsim.metrics.ecosystem import user_topic_entropy
+    users = np.array([7, 7, 7, 7, 2, 2, 900], dtype=np.int32)        # sparse ids, any order
+    topics = np.array([0, 1, 0, 1, 3, 3, 5], dtype=np.int16)
+    # user 7: two topics equally (1 bit); user 2: one topic (0); user 900: one topic (0)
+    assert user_topic_entropy(users, topics) == pytest.approx(1 / 3)
+    video = np.array([0, 0, 0, 1])                     # shares 3/4 and 1/4, one row of 1/4
+    n = 4
+    eco = EcosystemView(day=1, creator=np.zeros(2, np.int64), small_creator=np.zeros(1, bool),
+                        upload_day=np.zeros(2), trending=np.zeros(2, bool),
+                        topic=np.zeros(2, np.int16))
+    out = ecosystem_metrics(batch(1, np.arange(n), np.arange(n), video), eco)
+    assert out["novelty"] == pytest.approx(-(3 * np.log2(0.75) + np.log2(0.25)) / 4)

@@ -128,5 +128,5 @@ class Behavior:
                 watch_ratio: np.ndarray) -> None:
         """Returns and interest drift from the day's views (flat arrays over impressions)."""
         update_return(self.state, self.world.users, active, self.cfg)
-        topics = self.world.videos.topic[video_ids, 0].astype(np.int64)
+        topics = self.world.videos.topic[video_ids, 0]            # (N,) a day of rows: narrow
         drift_interests(self.world.users, user_ids, topics, watch_ratio, self.cfg.drift_rate)

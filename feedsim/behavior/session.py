@@ -50,7 +50,10 @@ def drift_interests(users: Users, user_ids: np.ndarray, topics: np.ndarray,
     """Move interests toward today's watched topics, weighted by watch ratio. Arrays (N,)."""
     n_users, n_topics = users.interest.shape
     weights = np.minimum(watch_ratio, 2.0)
-    consumed = np.bincount(user_ids * n_topics + topics, weights=weights,
+    key = user_ids.astype(np.int64)              # one widened copy, the key built in place
+    key *= n_topics
+    key += topics
+    consumed = np.bincount(key, weights=weights,
                            minlength=n_users * n_topics).reshape(n_users, n_topics)
     totals = consumed.sum(axis=1, keepdims=True)
     has = totals[:, 0] > 0

@@ -146,7 +146,8 @@ class Simulation:
         arm_of_user = self.day_loop.arm_of_user
         for a, name in enumerate(self.arm_names):
             mine = arm_of_user == a
-            log_ = result.log.select(result.log.arm == a)
+            log_ = result.log if len(self.arm_names) == 1 else \
+                result.log.select(result.log.arm == a)           # one arm: no copy of the day
             pages, distinct, value, utility, views, regret, sampled, best = result.page_stats[a]
             page_stats = {"topic_diversity": distinct / max(pages, 1) / self.cfg.loop.page_size,
                           "true_value": value / max(views, 1), "utility": utility / max(views, 1)}
@@ -178,8 +179,7 @@ class Simulation:
     def _end_world_day(self, result: DayResult) -> None:
         log_ = result.log
         ratio = log_.watch_s / log_.duration_s
-        self.behavior.end_day(result.active, log_.user_id.astype(np.int64),
-                              log_.video_id.astype(np.int64), ratio)
+        self.behavior.end_day(result.active, log_.user_id, log_.video_id, ratio)
         engaged = log_.watch_s >= np.minimum(VALID_PLAY_S, log_.duration_s)
         creators = self.world.videos.creator[log_.video_id[engaged]]
         self.world.end_day(np.bincount(creators, minlength=self.world.creators.n))

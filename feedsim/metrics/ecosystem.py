@@ -58,27 +58,35 @@ def by_day_part(values: np.ndarray, request_id: np.ndarray, parts: int = 4) -> n
         return total / count
 
 
-def user_topic_entropy(users: np.ndarray, topics: np.ndarray) -> float:
-    """Mean over users of the entropy (bits) of their consumed topic distribution."""
+def topic_entropy_by_user(users: np.ndarray, topics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct users (M,) ascending, the entropy in bits of each one's consumed topics (M,)).
+    users, topics (N,): a day of rows, so no sort of them and no widened copy but one key."""
     n_topics = int(topics.max(initial=0)) + 1
-    _, user_idx = np.unique(users, return_inverse=True)
-    counts = np.bincount(user_idx * n_topics + topics,
-                         minlength=(user_idx.max(initial=-1) + 1) * n_topics)
-    counts = counts.reshape(-1, n_topics).astype(np.float64)
-    p = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    present = np.bincount(users) > 0                                       # ids are dense
+    key = (np.cumsum(present) - 1)[users]                  # (N,) the user's rank among present
+    key *= n_topics
+    key += topics
+    counts = np.bincount(key, minlength=int(present.sum()) * n_topics).reshape(-1, n_topics)
+    p = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)                 # (M, T)
     with np.errstate(divide="ignore", invalid="ignore"):
         h = -(np.where(p > 0, p * np.log2(p), 0.0)).sum(axis=1)
+    return np.flatnonzero(present), h
+
+
+def user_topic_entropy(users: np.ndarray, topics: np.ndarray) -> float:
+    """Mean over users of the entropy (bits) of their consumed topic distribution."""
+    h = topic_entropy_by_user(users, topics)[1]
     return float(h.mean()) if h.size else 0.0
 
 
 def ecosystem_metrics(log: ImpressionBatch, eco: EcosystemView) -> dict[str, float]:
     if len(log) == 0:
         return {}
-    video = log.video_id.astype(np.int64)
+    video = log.video_id                   # a day of rows: no per-row float64 temporaries
     creator = eco.creator[video]
     per_creator = np.bincount(creator, minlength=eco.small_creator.shape[0])
     per_video = np.bincount(video)
-    popularity = per_video[video] / len(log)
+    shown = per_video[per_video > 0] / len(log)            # each shown video's share
     quarters = by_day_part(eco.trending[video], log.request_id, 4)                 # (4,)
     return {**{f"trend_capture_q{q + 1}": float(v) for q, v in enumerate(quarters)
                if np.isfinite(v)},
@@ -86,6 +94,6 @@ def ecosystem_metrics(log: ImpressionBatch, eco: EcosystemView) -> dict[str, flo
         "small_creator_share": float(eco.small_creator[creator].mean()),
         "fresh_video_share": float((eco.upload_day[video] >= eco.day - 1).mean()),
         "trend_capture": float(eco.trending[video].mean()),
-        "novelty": float(np.mean(-np.log2(popularity))),
+        "novelty": float(np.sum(shown * -np.log2(shown))),   # mean over rows of -log2 share
         "user_topic_entropy": user_topic_entropy(log.user_id, eco.topic[video].astype(np.int64)),
     }

@@ -22,21 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from feedsim.logs.schema import ImpressionBatch
-from feedsim.metrics.ecosystem import EcosystemView, day_fraction
+from feedsim.metrics.ecosystem import EcosystemView, topic_entropy_by_user
 
 MILESTONE_WINDOW_DAYS = 3
-
-
-def topic_entropy_by_user(users: np.ndarray, topics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct users (M,), entropy in bits of each one's consumed topics (M,))."""
-    uniq, user_idx = np.unique(users, return_inverse=True)
-    n_topics = int(topics.max(initial=0)) + 1
-    counts = np.bincount(user_idx * n_topics + topics, minlength=uniq.size * n_topics)
-    p = counts.reshape(uniq.size, n_topics) / np.maximum(
-        counts.reshape(uniq.size, n_topics).sum(1, keepdims=True), 1)        # (M, T)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = -(np.where(p > 0, p * np.log2(p), 0.0)).sum(axis=1)
-    return uniq.astype(np.int64), h
 
 
 class Longitudinal:
@@ -58,15 +46,16 @@ class Longitudinal:
     def _count_views(self, arm: int, log: ImpressionBatch, day: int, n_videos: int) -> None:
         """Add the day's views and stamp each video's milestone crossing time."""
         self._grow(arm, n_videos)
-        video = log.video_id.astype(np.int64)
-        order = np.lexsort((log.request_id, video))                      # by video, then time
+        video, rid = log.video_id, log.request_id         # a day of rows: no widened copies
+        order = np.lexsort((rid, video))                                 # by video, then time
         v = video[order]
         start = np.r_[True, v[1:] != v[:-1]]
         first_row = np.maximum.accumulate(np.where(start, np.arange(v.size), 0))
         running = self.views[arm][v] + np.arange(v.size) - first_row + 1  # views after each row
         cross = (running >= self.milestone) & (running - 1 < self.milestone)
-        when = day + day_fraction(log.request_id)[order]
-        self.reached[arm][v[cross]] = when[cross]
+        crossed = order[cross]                                           # their rows in log
+        first, last = rid.min(), rid.max()                               # as day_fraction
+        self.reached[arm][v[cross]] = day + (rid[crossed] - first) / (last - first + 1)
         self.views[arm] += np.bincount(video, minlength=self.views[arm].shape[0])
 
     def _milestone_metrics(self, arm: int, day: int, upload_day: np.ndarray) -> dict[str, float]:
@@ -82,8 +71,7 @@ class Longitudinal:
         return out
 
     def _filter_bubble(self, log: ImpressionBatch, day: int, topic: np.ndarray) -> dict:
-        users, h = topic_entropy_by_user(log.user_id.astype(np.int64),
-                                         topic[log.video_id].astype(np.int64))
+        users, h = topic_entropy_by_user(log.user_id, topic[log.video_id])
         new = self.first_day[users] < 0
         self.first_day[users[new]], self.first_entropy[users[new]] = day, h[new]
         base = self.first_entropy[users]

@@ -9,11 +9,13 @@ per-video item table (up to its cap).
 Per impression, a log holds 51 bytes of columns, and 83 with a ranker's predictions beside
 them (measured on the tiny world, `ImpressionBatch` arrays over rows); the default worlds
 serve 20 to 28 plays per user a day (about 35 % of users active, 60 to 80 plays each). The
-estimate takes 30 plays and rounds the bytes up. The day being run costs about 200 bytes per
-impression at its end (the estimate takes 220), measured at 200 k and 1 M users: its step logs, their concatenation
-and the end-of-day metrics. A 1 M x 1 M world under the popular baseline built in 5.4 GB and
-peaked at 9.1 GB on its first day and 10.9 GB on its second, holding the first day's log;
-the estimate then counted one day of logs at 72 bytes and said 5.8 GB.
+estimate takes 30 plays and rounds the bytes up. The day being run costs about 140 bytes per
+impression at its end (the estimate takes 160), measured at 200 k and 1 M users: its step
+logs, their concatenation and the end-of-day metrics. While a day runs, the completed days
+held for training (`loop.log_memory_days`) stay in memory beside it. A 1 M x 1 M world under
+the popular baseline, holding one completed day, built in 5.4 GB and peaked at 7.9, 8.7 and
+9.2 GB over three days (the estimate says 8.2, 9.9 and 9.9). Before these were measured the
+estimate counted one day of logs at 72 bytes and said 5.8 GB for any run of it.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from feedsim.config.schema import Config
 BYTES_PER_IMPRESSION = 56        # logged columns of one impression held in memory
 PREDICTION_BYTES = 32            # a ranker's predictions logged beside them
 INTERPRETER_BYTES = 0.4e9        # Python with numpy, torch and numba loaded, before any array
-IN_FLIGHT_BYTES = 220            # per impression of the day being run: its step logs, the day's
+IN_FLIGHT_BYTES = 160            # per impression of the day being run: its step logs, the day's
 #                                  concatenated log and the end-of-day metrics' temporaries
 PLAYS_PER_USER_DAY = 30.0
 
@@ -35,7 +37,7 @@ def estimate_bytes(cfg: Config) -> int:
     per_video = 4 * 18
     follows = 8 * w.n_users * w.initial_follows_median * 2.0
     ranked = cfg.policy.name in ("fyp", "ranked")
-    earlier_days = min(loop.days, loop.log_memory_days) - 1           # held beside today's
+    earlier_days = min(loop.days - 1, loop.log_memory_days)   # completed days held while a day runs
     impressions = w.n_users * PLAYS_PER_USER_DAY * (
         IN_FLIGHT_BYTES + earlier_days * BYTES_PER_IMPRESSION
         + (earlier_days + 1) * PREDICTION_BYTES * ranked)
