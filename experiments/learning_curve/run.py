@@ -20,7 +20,8 @@ frames/run.json (`--report-only` rewrites the report from them).
 
     .venv/bin/python experiments/learning_curve/run.py --seeds 0 1 2 3 4 5 --jobs 1
     .venv/bin/python experiments/learning_curve/run.py --report-only
-    .venv/bin/python experiments/learning_curve/run.py --seeds 0 1 --out /tmp/lc world=tiny loop.days=3
+    .venv/bin/python experiments/learning_curve/run.py --seeds 0 1 --out /tmp/lc \
+        world=tiny loop.days=3
 """
 from __future__ import annotations
 

@@ -175,7 +175,8 @@ def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]
     mean = float(x.mean()) if x.size else float("nan")
     if x.size < 2:
         return mean, float("nan"), float("nan")
-    half = float(scipy_stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    t = scipy_stats.t.ppf(0.5 + level / 2, x.size - 1)
+    half = float(t * x.std(ddof=1) / math.sqrt(x.size))
     return mean, mean - half, mean + half
 
 

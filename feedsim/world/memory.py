@@ -44,7 +44,8 @@ def estimate_bytes(cfg: Config) -> int:
     width = cfg.retrieval.two_tower.dim + cfg.retrieval.mf.factors + cfg.ranking.embedding_dim
     learned = cfg.policy.name in ("fyp", "retrieval", "ranked")
     models = 4 * 3 * (w.n_users + final_videos) * width * learned  # weights + 2 Adam moments
-    return int(INTERPRETER_BYTES + w.n_users * per_user + final_videos * per_video + follows + impressions + models
+    return int(INTERPRETER_BYTES + w.n_users * per_user + final_videos * per_video + follows
+               + impressions + models
                + item_table_bytes(cfg, final_videos) * learned)
 
 
